@@ -1,0 +1,105 @@
+"""The one interface the TUIs use to reach a queue, wherever it runs (design.md section 2).
+
+`LocalClient` talks to a QuestionQueue in the same process; `RemoteClient` (server/ws client
+side) speaks the websocket protocol of design.md section 7. Screens only ever see `Client`, so
+they cannot tell which one they have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import msgspec
+
+from .commands import ROLE_OPS, Command, CommandError
+from .health import CollectorHealth, HealthRegistry
+from .model import HistoryEntry
+from .queue import Change, QuestionQueue, Snapshot
+
+
+class HealthChanged(msgspec.Struct, frozen=True):
+    collectors: list[CollectorHealth]
+
+
+class ConnectionChanged(msgspec.Struct, frozen=True):
+    """Only remote clients send these: the link to the server went down or came back."""
+
+    connected: bool
+    reason: str | None = None
+
+
+ClientEvent = Snapshot | Change | HealthChanged | ConnectionChanged
+
+
+class Client(Protocol):
+    actor: str
+    role: str
+
+    def events(self) -> AsyncIterator[ClientEvent]:
+        """A Snapshot first, then Changes in seq order, HealthChanged and ConnectionChanged."""
+        ...
+
+    async def command(self, op: str, question: int | None = None,
+                      args: dict[str, Any] | None = None,
+                      if_version: int | None = None) -> None:
+        """Apply a command; raises CommandError (invalid, conflict, forbidden, not_found,
+        disconnected) when it is refused. Returns once the change is committed."""
+        ...
+
+    async def history(self, question_id: int) -> list[HistoryEntry]: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalClient:
+    """A Client over a queue in this process."""
+
+    def __init__(self, queue: QuestionQueue, health: HealthRegistry | None = None, *,
+                 actor: str = "moderator", role: str = "moderator") -> None:
+        self.queue = queue
+        self.health = health or HealthRegistry()
+        self.actor = actor
+        self.role = role
+
+    async def events(self) -> AsyncIterator[ClientEvent]:
+        out: asyncio.Queue[ClientEvent] = asyncio.Queue()
+        subscription = self.queue.subscribe(None)
+
+        async def pump_changes() -> None:
+            async for event in subscription:
+                out.put_nowait(event)
+
+        async def pump_health() -> None:
+            while True:
+                out.put_nowait(HealthChanged(self.health.snapshot()))
+                await self.health.changed()
+
+        tasks = [asyncio.create_task(pump_changes()), asyncio.create_task(pump_health())]
+        try:
+            while True:
+                yield await out.get()
+        finally:
+            subscription.close()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def command(self, op: str, question: int | None = None,
+                      args: dict[str, Any] | None = None,
+                      if_version: int | None = None) -> None:
+        if op not in ROLE_OPS.get(self.role, frozenset()):
+            raise CommandError("forbidden", f"a {self.role} may not '{op}'")
+        await self.queue.apply(
+            Command(op=op, question=question, args=args or {}, if_version=if_version),
+            self.actor)
+
+    async def history(self, question_id: int) -> list[HistoryEntry]:
+        return self.queue.history(question_id)
+
+    async def close(self) -> None:
+        return None

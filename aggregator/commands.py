@@ -1,0 +1,473 @@
+"""What each command does to the queue's state, as pure functions (no I/O, no await).
+
+A command reads the current state through `QueueView` and returns an `Effect`: the questions it
+changes (each at most once, before and after), and the ban-list and identity-link changes. The
+queue (queue.py) then assigns sequence numbers, persists and publishes. Keeping this pure makes
+every transition testable on its own and keeps queue.py about concurrency and durability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import msgspec
+
+from .model import (
+    Asker,
+    Identity,
+    Question,
+    Status,
+    next_status,
+)
+from .sanitize import clean_line, clean_text
+
+MAX_TAGS = 20
+MAX_NOTE = 2_000
+
+#: ops a client (TUI, websocket) may send, and which roles may send them (design.md section 7)
+CLIENT_OPS = frozenset({
+    "approve", "dismiss", "restore", "go_live", "next", "answered", "requeue", "follow_up",
+    "reopen", "star", "unstar", "edit", "tag", "assign", "note", "merge", "reorder", "ban",
+    "unban", "undo", "add", "link", "unlink",
+})
+ROLE_OPS: dict[str, frozenset[str]] = {
+    "moderator": CLIENT_OPS,
+    "host": frozenset({"next"}),
+    "overlay": frozenset(),
+}
+#: ops that name no question (`question` is null)
+QUESTIONLESS_OPS = frozenset({"next", "unban", "undo", "add", "flag_author", "link", "unlink"})
+
+
+class CommandError(Exception):
+    """A refused command. `code` is the protocol's: invalid, conflict, forbidden, not_found."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Command(msgspec.Struct, frozen=True, kw_only=True):
+    op: str
+    question: int | None = None
+    args: dict[str, Any] = {}
+    if_version: int | None = None
+
+
+class QueueView(Protocol):
+    """The read side of the queue that commands need."""
+
+    bans: set[str]
+    links: dict[str, str]
+
+    def get(self, question_id: int) -> Question | None: ...
+    def host_ids(self) -> list[int]: ...
+    def live_id(self) -> int | None: ...
+    def ids_for_entry(self, entry: str) -> Iterable[int]: ...
+
+
+@dataclass
+class Effect:
+    """What one command changes. `changes` holds (before, after, action, detail) per question."""
+
+    changes: list[tuple[Question | None, Question, str, dict[str, Any]]] = field(
+        default_factory=list)
+    bans_added: list[str] = field(default_factory=list)
+    bans_removed: list[str] = field(default_factory=list)
+    links_added: list[tuple[str, str]] = field(default_factory=list)
+    links_removed: list[str] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class Draft:
+    """A command's working copy: edits accumulate per question, each bumps the version once."""
+
+    def __init__(self, view: QueueView) -> None:
+        self.view = view
+        self._before: dict[int, Question | None] = {}
+        self._now: dict[int, Question] = {}
+        self._action: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._host: list[int] | None = None
+        self.effect = Effect()
+
+    def get(self, qid: int) -> Question:
+        q = self._now.get(qid) or self.view.get(qid)
+        if q is None:
+            raise CommandError("not_found", f"there is no question #{qid}")
+        return q
+
+    def update(self, qid: int, action: str, detail: dict[str, Any] | None = None,
+               **fields: Any) -> Question:
+        current = self.get(qid)
+        self._before.setdefault(qid, current)
+        self._action.setdefault(qid, (action, detail or {}))
+        updated = msgspec.structs.replace(current, **fields)
+        self._now[qid] = updated
+        return updated
+
+    def create(self, question: Question, action: str, detail: dict[str, Any]) -> None:
+        self._before[question.id] = None
+        self._now[question.id] = question
+        self._action[question.id] = (action, detail)
+
+    # The host list: queued questions in rank order, renumbered 0..n-1 when the command ends.
+    @property
+    def host(self) -> list[int]:
+        if self._host is None:
+            self._host = list(self.view.host_ids())
+        return self._host
+
+    def leave_host(self, qid: int) -> None:
+        if qid in self.host:
+            self.host.remove(qid)
+
+    def join_host(self, qid: int, position: int | None = None) -> None:
+        self.leave_host(qid)
+        if position is None or position >= len(self.host):
+            self.host.append(qid)
+        else:
+            self.host.insert(max(position, 0), qid)
+
+    def finish(self) -> Effect:
+        if self._host is not None:
+            for rank, qid in enumerate(self._host):
+                if self.get(qid).rank != rank:
+                    self.update(qid, "rank", {"rank": rank}, rank=rank)
+        for qid, after in self._now.items():
+            before = self._before[qid]
+            if before is not None:
+                if after == before:
+                    continue
+                after = msgspec.structs.replace(after, version=before.version + 1)
+            action, detail = self._action[qid]
+            self.effect.changes.append((before, after, action, detail))
+        return self.effect
+
+
+# --- the commands --------------------------------------------------------------------------
+
+Handler = Callable[[Draft, Command, str], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(*ops: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for op in ops:
+            HANDLERS[op] = fn
+        return fn
+    return register
+
+
+def decide(view: QueueView, command: Command, actor: str) -> Effect:
+    """The effect of `command` on the state `view`, or CommandError. Never mutates `view`."""
+    fn = HANDLERS.get(command.op)
+    if fn is None:
+        raise CommandError("invalid", f"unknown command '{command.op}'")
+    if command.op not in QUESTIONLESS_OPS:
+        if not isinstance(command.question, int):
+            raise CommandError("invalid", f"'{command.op}' needs a question number")
+        q = view.get(command.question)
+        if q is None:
+            raise CommandError("not_found", f"there is no question #{command.question}")
+        if command.if_version is not None and q.version != command.if_version:
+            raise CommandError(
+                "conflict",
+                f"#{q.id} changed meanwhile (version {q.version}, you saw {command.if_version})",
+            )
+    if not isinstance(command.args, dict):
+        raise CommandError("invalid", "args must be an object")
+    draft = Draft(view)
+    fn(draft, command, actor)
+    return draft.finish()
+
+
+def _target(draft: Draft, command: Command) -> Question:
+    assert command.question is not None
+    return draft.get(command.question)
+
+
+def _move(draft: Draft, q: Question, op: str, detail: dict[str, Any] | None = None,
+          **fields: Any) -> Question:
+    """Apply the status machine for `op` to `q`, keeping the host list in step."""
+    try:
+        status = next_status(q, op)
+    except ValueError as exc:
+        raise CommandError("invalid", str(exc)) from None
+    if status is not Status.QUEUED:
+        draft.leave_host(q.id)
+        fields.setdefault("rank", None)
+    return draft.update(q.id, op, detail, status=status, **fields)
+
+
+@handler("approve", "reopen")
+def _approve(draft: Draft, command: Command, actor: str) -> None:
+    q = _target(draft, command)
+    _move(draft, q, command.op)
+    draft.join_host(q.id)
+
+
+@handler("dismiss")
+def _dismiss(draft: Draft, command: Command, actor: str) -> None:
+    reason = clean_line(command.args.get("reason", ""), 200)
+    if not reason:
+        raise CommandError("invalid", "a dismissal needs a reason (e.g. off_topic, duplicate)")
+    _move(draft, _target(draft, command), "dismiss", {"reason": reason}, dismiss_reason=reason)
+
+
+@handler("restore")
+def _restore(draft: Draft, command: Command, actor: str) -> None:
+    _move(draft, _target(draft, command), "restore", dismiss_reason=None)
+
+
+def _go_live(draft: Draft, q: Question, detail: dict[str, Any]) -> None:
+    live = draft.view.live_id()
+    if live is not None and live != q.id:
+        # Nothing is marked answered that was not: the live question goes back to the top.
+        draft.update(live, "requeue", {"reason": f"#{q.id} went live"}, status=Status.QUEUED)
+        draft.join_host(live, 0)
+    _move(draft, q, "go_live", detail)
+
+
+@handler("go_live")
+def _go_live_cmd(draft: Draft, command: Command, actor: str) -> None:
+    _go_live(draft, _target(draft, command), {})
+
+
+@handler("next")
+def _next(draft: Draft, command: Command, actor: str) -> None:
+    live = draft.view.live_id()
+    if live is None and not draft.host:
+        raise CommandError("invalid", "nothing is live and the host list is empty")
+    if live is not None:
+        _move(draft, draft.get(live), "answered", {"by": "next"})
+    top_id = None
+    if draft.host:
+        top_id = draft.host[0]
+        draft.leave_host(top_id)
+        draft.update(top_id, "go_live", {"by": "next"}, status=Status.LIVE, rank=None)
+    draft.effect.summary["live"] = top_id
+
+
+@handler("answered", "requeue", "follow_up")
+def _simple_move(draft: Draft, command: Command, actor: str) -> None:
+    q = _target(draft, command)
+    _move(draft, q, command.op)
+    if command.op == "requeue":
+        draft.join_host(q.id, 0)
+
+
+@handler("star", "unstar")
+def _star(draft: Draft, command: Command, actor: str) -> None:
+    q = _target(draft, command)
+    draft.update(q.id, command.op, starred=command.op == "star")
+
+
+def _open_for_edit(q: Question, op: str) -> None:
+    if q.status is Status.MERGED:
+        raise CommandError("invalid", f"#{q.id} is merged into #{q.merged_into}; '{op}' that one")
+
+
+@handler("edit")
+def _edit(draft: Draft, command: Command, actor: str) -> None:
+    q = _target(draft, command)
+    _open_for_edit(q, "edit")
+    text = clean_text(command.args.get("text", ""))
+    edited = text if text and text != q.text else None
+    draft.update(q.id, "edit", {"text": edited}, edited_text=edited)
+
+
+@handler("tag")
+def _tag(draft: Draft, command: Command, actor: str) -> None:
+    q = _target(draft, command)
+    raw = command.args.get("tags", [])
+    if not isinstance(raw, list):
+        raise CommandError("invalid", "tags must be a list of strings")
+    tags: list[str] = []
+    for tag in raw:
+        cleaned = clean_line(tag, 40)
+        if cleaned and cleaned not in tags:
+            tags.append(cleaned)
+    if len(tags) > MAX_TAGS:
+        raise CommandError("invalid", f"at most {MAX_TAGS} tags")
+    draft.update(q.id, "tag", {"tags": tags}, tags=tuple(tags))
+
+
+@handler("assign")
+def _assign(draft: Draft, command: Command, actor: str) -> None:
+    q = _target(draft, command)
+    value = command.args.get("assignee")
+    assignee = clean_line(value, 100) if value is not None else ""
+    draft.update(q.id, "assign", {"assignee": assignee or None}, assignee=assignee or None)
+
+
+@handler("note")
+def _note(draft: Draft, command: Command, actor: str) -> None:
+    q = _target(draft, command)
+    note = clean_text(command.args.get("note", ""), MAX_NOTE)
+    draft.update(q.id, "note", {"note": note or None}, note=note or None)
+
+
+def merge_askers(into: Iterable[Asker], extra: Iterable[Asker]) -> tuple[Asker, ...]:
+    seen = {a.identity for a in into}
+    merged = list(into)
+    for asker in extra:
+        if asker.identity not in seen:
+            seen.add(asker.identity)
+            merged.append(asker)
+    return tuple(merged)
+
+
+@handler("merge")
+def _merge(draft: Draft, command: Command, actor: str) -> None:
+    q = _target(draft, command)
+    into = command.args.get("into")
+    if not isinstance(into, int) or isinstance(into, bool):
+        raise CommandError("invalid", "merge needs 'into': the number of the question to keep")
+    if into == q.id:
+        raise CommandError("invalid", f"#{q.id} cannot be merged into itself")
+    target = draft.get(into)
+    if target.status in (Status.MERGED, Status.DISMISSED):
+        raise CommandError("invalid", f"#{into} is {target.status}; merge into an open question")
+    _move(draft, q, "merge", {"into": into}, merged_into=into)
+    fields: dict[str, Any] = {
+        "askers": merge_askers(target.askers, q.askers),
+        "tags": tuple(dict.fromkeys([*target.tags, *q.tags])),
+        "starred": target.starred or q.starred,
+    }
+    if command.args.get("use_wording"):
+        fields["edited_text"] = q.display_text
+    draft.update(into, "merged_in", {"from": q.id, "askers": len(q.askers)}, **fields)
+
+
+@handler("reorder")
+def _reorder(draft: Draft, command: Command, actor: str) -> None:
+    q = _target(draft, command)
+    rank = command.args.get("rank")
+    if not isinstance(rank, int) or isinstance(rank, bool) or rank < 0:
+        raise CommandError("invalid", "reorder needs 'rank': 0 or more (0 = top)")
+    if q.status is not Status.QUEUED:
+        raise CommandError("invalid", f"#{q.id} is {q.status}; only the host list is ordered")
+    draft.join_host(q.id, rank)
+    draft.update(q.id, "reorder", {"rank": rank})
+
+
+def ban_entries(q: Question, links: dict[str, str]) -> list[str]:
+    """The ban-list entries that cover `q`'s author: identity, email, and linked identities."""
+    entries = [str(q.identity)]
+    if q.author.email:
+        entries.append(f"email:{q.author.email.lower()}")
+    person = links.get(str(q.identity))
+    if person is not None:
+        entries += [ident for ident, p in links.items() if p == person]
+    return list(dict.fromkeys(entries))
+
+
+def apply_ban(draft: Draft, entries: Iterable[str], detail: dict[str, Any]) -> int:
+    """Dismiss the banned author's new questions, flag their queued and live ones."""
+    touched = 0
+    seen: set[int] = set()
+    for entry in entries:
+        for qid in draft.view.ids_for_entry(entry):
+            if qid in seen:
+                continue
+            seen.add(qid)
+            q = draft.get(qid)
+            flags = q.flags if "banned_author" in q.flags else (*q.flags, "banned_author")
+            if q.status is Status.NEW:
+                _move(draft, q, "dismiss", {"reason": "banned", **detail},
+                      dismiss_reason="banned", flags=flags)
+                touched += 1
+            elif q.status in (Status.QUEUED, Status.LIVE):
+                draft.update(qid, "ban", detail, flags=flags)
+                touched += 1
+    return touched
+
+
+@handler("ban")
+def _ban(draft: Draft, command: Command, actor: str) -> None:
+    q = _target(draft, command)
+    entries = [e for e in ban_entries(q, draft.view.links) if e not in draft.view.bans]
+    if not entries:
+        raise CommandError("invalid", f"the author of #{q.id} is already banned")
+    draft.effect.bans_added = entries
+    draft.effect.summary["affected"] = apply_ban(draft, entries, {"entries": entries})
+    draft.update(q.id, "ban", {"entries": entries})
+
+
+@handler("unban")
+def _unban(draft: Draft, command: Command, actor: str) -> None:
+    entry = command.args.get("identity")
+    if not isinstance(entry, str) or entry not in draft.view.bans:
+        raise CommandError("invalid", f"{entry!r} is not on the ban list")
+    draft.effect.bans_removed = [entry]
+
+
+@handler("link", "unlink")
+def _link(draft: Draft, command: Command, actor: str) -> None:
+    """Mark identities as one person (link) or separate one again (unlink)."""
+    raw = command.args.get("identities")
+    if not isinstance(raw, list) or not raw or not all(isinstance(i, str) for i in raw):
+        raise CommandError("invalid", "'identities' must be a list like ['youtube:UC1', 'email:a@b']")
+    try:
+        idents = [str(Identity.parse(i)) for i in raw]
+    except ValueError as exc:
+        raise CommandError("invalid", str(exc)) from None
+    links = draft.view.links
+    if command.op == "unlink":
+        draft.effect.links_removed = [i for i in idents if i in links]
+        return
+    if len(idents) < 2:
+        raise CommandError("invalid", "link needs at least two identities")
+    person = next((links[i] for i in idents if i in links), idents[0])
+    merged = {i for i, p in links.items() if p in {links.get(x) for x in idents} - {None}}
+    draft.effect.links_added = [(i, person) for i in sorted(set(idents) | merged)]
+
+
+@handler("withdraw")
+def _withdraw(draft: Draft, command: Command, actor: str) -> None:
+    """The author deleted their message at the source (e.g. a YouTube deletion event)."""
+    q = _target(draft, command)
+    flags = q.flags if "withdrawn" in q.flags else (*q.flags, "withdrawn")
+    if q.status is Status.NEW:
+        _move(draft, q, "dismiss", {"reason": "withdrawn"}, dismiss_reason="withdrawn",
+              flags=flags)
+    else:
+        draft.update(q.id, "withdraw", {}, flags=flags)
+
+
+@handler("flag_author")
+def _flag_author(draft: Draft, command: Command, actor: str) -> None:
+    """Add a flag (e.g. banned_author from a chat moderator's ban) to an author's open questions."""
+    identity, flag = command.args.get("identity"), command.args.get("flag")
+    if not isinstance(identity, str) or not isinstance(flag, str) or not flag:
+        raise CommandError("invalid", "flag_author needs 'identity' and 'flag'")
+    for qid in draft.view.ids_for_entry(identity):
+        q = draft.get(qid)
+        if q.is_open and flag not in q.flags:
+            draft.update(qid, "flag", {"flag": flag}, flags=(*q.flags, flag))
+
+
+def revert(draft: Draft, changes: Iterable[tuple[Question | None, Question]],
+           undo_of: int) -> None:
+    """Put each question back as it was before a command (undo), if nobody changed it since."""
+    host_before: list[tuple[int, int]] = []
+    for before, after in changes:
+        current = draft.get(after.id)
+        if current.version != after.version:
+            raise CommandError(
+                "conflict", f"#{after.id} changed after that command; undo it by hand")
+        if before is None:  # the command created it (a manual question): withdraw it
+            _move(draft, current, "dismiss", {"undo_of": undo_of}, dismiss_reason="withdrawn")
+            continue
+        restored = {f: getattr(before, f) for f in before.__struct_fields__
+                    if f not in ("version", "history")}
+        draft.update(after.id, "undo", {"undo_of": undo_of}, **restored)
+        if before.status is Status.QUEUED:
+            host_before.append((before.rank or 0, after.id))
+        else:
+            draft.leave_host(after.id)
+    for rank, qid in sorted(host_before):
+        draft.join_host(qid, rank)

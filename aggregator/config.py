@@ -1,0 +1,380 @@
+"""The TOML config (design.md section 9) as typed, validated settings.
+
+Why msgspec: it converts the parsed TOML into these structs, rejects unknown keys and wrong
+types, and reports the exact path of the bad value, which becomes our "file, key, fix" message.
+Secrets never live in the file: a key ending in `_env` names an environment variable, read only
+through `Config.secret()`.
+
+Lookup order: `--config`, then `$TOWNHALL_CONFIG`, then `./townhall.toml`, then
+`<user config dir>/townhall/townhall.toml`. No file at all is fine: every collector is off.
+A relative `[store] path` is relative to the config file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import msgspec
+import platformdirs
+
+from .model import Identity
+
+APP_NAME = "townhall"
+
+
+class ConfigError(Exception):
+    """A config problem, worded for the person who has to fix the file."""
+
+    def __init__(self, file: str | Path | None, key: str | None, problem: str, fix: str = ""):
+        where = str(file) if file else "config"
+        if key:
+            where += f": {key}"
+        message = f"{where}: {problem}"
+        if fix:
+            message += f"\n  fix: {fix}"
+        super().__init__(message)
+        self.file, self.key, self.problem, self.fix = file, key, problem, fix
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class MeetingConfig(_Section):
+    title: str = "Townhall"
+    starts_at: str | None = None
+    host: str | None = None
+    duration_minutes: int = 120
+    answerers: list[str] = []
+
+
+class StoreConfig(_Section):
+    path: str | None = None
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8765
+    moderator_token_env: str = "TOWNHALL_MODERATOR_TOKEN"
+    host_token_env: str = "TOWNHALL_HOST_TOKEN"
+    overlay_token_env: str = "TOWNHALL_OVERLAY_TOKEN"
+
+
+class ZoomConfig(_Section):
+    enabled: bool = False
+    mode: Literal["webhook", "websocket"] = "webhook"
+    secret_token_env: str = "ZOOM_WEBHOOK_SECRET_TOKEN"
+    timestamp_tolerance_seconds: int = 300
+    # websocket mode
+    subscription_url: str = ""
+    client_id_env: str = "ZOOM_CLIENT_ID"
+    client_secret_env: str = "ZOOM_CLIENT_SECRET"
+    account_id: str = ""
+    token_url: str = "https://zoom.us/oauth/token"
+    grant_type: Literal["account_credentials", "client_credentials"] = "account_credentials"
+    # the REST API, for `townhall zoom-import-qa`
+    api_base_url: str = "https://api.zoom.us/v2"
+
+
+class YouTubeConfig(_Section):
+    enabled: bool = False
+    video: str = ""
+    live_chat_id: str = ""
+    api_key_env: str = "YOUTUBE_API_KEY"
+    oauth_token_file: str = ""
+    client_secrets_file: str = ""
+    daily_quota_units: int = 10_000
+    api_endpoint: str = ""
+
+
+class EmailConfig(_Section):
+    enabled: bool = False
+    host: str = ""
+    port: int = 993
+    security: Literal["tls", "starttls", "plain"] = "tls"
+    allow_plain_remote: bool = False
+    ca_file: str = ""
+    username: str = ""
+    password_env: str = "TOWNHALL_IMAP_PASSWORD"
+    oauth2_token_env: str = ""
+    oauth2_token_command: str = ""
+    mailbox: str = "INBOX"
+    subject_include: list[str] = []
+    subject_exclude: list[str] = []
+    since: str = ""
+    include_replies: bool = False
+    maildir: str = ""
+
+
+class TriageConfig(_Section):
+    banned: list[str] = []
+    topics: dict[str, list[str]] = {}
+    uncivil_words: list[str] | None = None
+
+
+class TuiConfig(_Section):
+    keymap: dict[str, str] = {}
+
+
+class ExportConfig(_Section):
+    include_askers: bool = False
+
+
+class Config(_Section):
+    meeting: MeetingConfig = msgspec.field(default_factory=MeetingConfig)
+    store: StoreConfig = msgspec.field(default_factory=StoreConfig)
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    zoom: ZoomConfig = msgspec.field(default_factory=ZoomConfig)
+    youtube: YouTubeConfig = msgspec.field(default_factory=YouTubeConfig)
+    email: EmailConfig = msgspec.field(default_factory=EmailConfig)
+    triage: TriageConfig = msgspec.field(default_factory=TriageConfig)
+    tui: TuiConfig = msgspec.field(default_factory=TuiConfig)
+    export: ExportConfig = msgspec.field(default_factory=ExportConfig)
+    #: where this config came from; None when no file was found (defaults only)
+    source: str | None = None
+
+    def secret(self, env_name: str) -> str | None:
+        """The value of the environment variable a `*_env` key names, or None if unset/empty."""
+        if not env_name:
+            return None
+        value = os.environ.get(env_name, "")
+        return value or None
+
+    @property
+    def store_path(self) -> Path:
+        if self.store.path:
+            path = Path(self.store.path).expanduser()
+            if not path.is_absolute() and self.source:
+                path = Path(self.source).resolve().parent / path
+            return path
+        return Path(platformdirs.user_data_dir(APP_NAME)) / "townhall.db"
+
+    @property
+    def banned_identities(self) -> list[Identity]:
+        return [Identity.parse(entry) for entry in self.triage.banned]
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def find_config_file(explicit: str | Path | None = None) -> Path | None:
+    """The config file to use, by the lookup order above; None when there is none."""
+    if explicit:
+        return Path(explicit).expanduser()
+    from_env = os.environ.get("TOWNHALL_CONFIG")
+    if from_env:
+        return Path(from_env).expanduser()
+    here = Path("townhall.toml")
+    if here.is_file():
+        return here
+    user = Path(platformdirs.user_config_dir(APP_NAME)) / "townhall.toml"
+    return user if user.is_file() else None
+
+
+def load_config(explicit: str | Path | None = None) -> Config:
+    """Find, parse and validate the config; a ConfigError says what to fix."""
+    path = find_config_file(explicit)
+    if path is None:
+        return Config()
+    if not path.is_file():
+        raise ConfigError(
+            path, None, "no such file", "check the path given with --config or $TOWNHALL_CONFIG"
+        )
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, None, f"not UTF-8 text ({exc.reason})", "save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot be read ({exc.strerror})") from None
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(text: str, source: str | None = None) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, None, f"invalid TOML: {exc}", "fix the syntax at that line") from None
+    if "source" in data:
+        raise ConfigError(source, "source", "unknown key", "remove it")
+    try:
+        config = msgspec.convert(data, Config)
+    except msgspec.ValidationError as exc:
+        raise _explain(exc, source) from None
+    config = msgspec.structs.replace(config, source=source)
+    _check_values(config)
+    return config
+
+
+_PATH = re.compile(r" - at `\$(.*)`$")
+_PATH_PART = re.compile(r"\.([^.\[]+)|(\[[^\]]*\])")
+_UNKNOWN = re.compile(r"^Object contains unknown field `([^`]*)`")
+
+
+def _key_name(parts: list[str]) -> str:
+    if not parts:
+        return "(top level)"
+    rest = "".join(p if p.startswith("[") else f".{p}" for p in parts[1:]).lstrip(".")
+    return f"[{parts[0]}]" + (f" {rest}" if rest else "")
+
+
+def _explain(exc: msgspec.ValidationError, source: str | None) -> ConfigError:
+    message = str(exc)
+    match = _PATH.search(message)
+    parts: list[str] = []
+    if match:
+        parts = [a or b for a, b in _PATH_PART.findall(match.group(1))]
+        message = message[: match.start()]
+    unknown = _UNKNOWN.match(message)
+    if unknown:
+        parts = [*parts, unknown.group(1)]
+        known = _known_keys(parts[:-1])
+        return ConfigError(
+            source, _key_name(parts), "unknown key",
+            f"remove it or correct the spelling; known keys here: {', '.join(known)}",
+        )
+    problem = message.replace("Expected", "expected").replace("`", "")
+    fix = "see config.example.toml for this key"
+    choices = _literal_choices(parts)
+    if choices:
+        fix = "use one of: " + ", ".join(repr(c) for c in choices)
+    return ConfigError(source, _key_name(parts), problem, fix)
+
+
+def _literal_choices(parts: list[str]) -> tuple[Any, ...]:
+    if len(parts) != 2:
+        return ()
+    section = {f.name: f.type for f in msgspec.structs.fields(Config)}.get(parts[0])
+    if not (isinstance(section, type) and issubclass(section, msgspec.Struct)):
+        return ()
+    field_type = {f.name: f.type for f in msgspec.structs.fields(section)}.get(parts[1])
+    return get_args(field_type) if get_origin(field_type) is Literal else ()
+
+
+def _known_keys(section_path: list[str]) -> list[str]:
+    struct: Any = Config
+    for part in section_path:
+        field_type = {f.name: f.type for f in msgspec.structs.fields(struct)}.get(part)
+        if not (isinstance(field_type, type) and issubclass(field_type, msgspec.Struct)):
+            return []
+        struct = field_type
+    return [f.name for f in msgspec.structs.fields(struct) if f.name != "source"]
+
+
+def _check_values(config: Config) -> None:
+    src = config.source
+
+    def fail(key: str, problem: str, fix: str) -> None:
+        raise ConfigError(src, key, problem, fix)
+
+    if not 0 < config.server.port < 65536:
+        fail("[server] port", f"{config.server.port} is not a TCP port", "use 1 to 65535, e.g. 8765")
+    if not 0 < config.meeting.duration_minutes <= 24 * 60:
+        fail("[meeting] duration_minutes", "must be between 1 and 1440", "e.g. 90")
+    if config.meeting.starts_at:
+        try:
+            datetime.fromisoformat(config.meeting.starts_at.replace("Z", "+00:00"))
+        except ValueError:
+            fail("[meeting] starts_at", "not an ISO-8601 time", 'e.g. "2022-11-10T14:00:00Z"')
+    if config.youtube.daily_quota_units <= 0:
+        fail("[youtube] daily_quota_units", "must be positive", "10000 is Google's default")
+    if not 0 < config.email.port < 65536:
+        fail("[email] port", f"{config.email.port} is not a TCP port", "993 for tls, 143 otherwise")
+    if config.email.since:
+        try:
+            date.fromisoformat(config.email.since)
+        except ValueError:
+            fail("[email] since", "not a date", 'write it as "YYYY-MM-DD"')
+    if config.zoom.timestamp_tolerance_seconds <= 0:
+        fail("[zoom] timestamp_tolerance_seconds", "must be positive", "300 is Zoom's advice")
+    for index, entry in enumerate(config.triage.banned):
+        try:
+            Identity.parse(entry)
+        except ValueError as exc:
+            fail(f"[triage] banned[{index}]", str(exc), 'e.g. "youtube:UCxxxx" or "email:a@b.org"')
+
+
+# --- check-config ---------------------------------------------------------------------------
+
+
+def section_report(config: Config) -> list[tuple[str, str, list[str]]]:
+    """(section, state, problems) for `townhall check-config`: ok, disabled or missing."""
+    rows: list[tuple[str, str, list[str]]] = []
+
+    def add(name: str, enabled: bool, problems: list[str]) -> None:
+        state = "disabled" if not enabled else ("ok" if not problems else "missing")
+        rows.append((name, state, problems if enabled else []))
+
+    def need_env(key: str, env: str) -> list[str]:
+        if not env:
+            return [f"{key} is empty: name the environment variable that holds the secret"]
+        if config.secret(env) is None:
+            return [f"environment variable {env} (named by {key}) is not set"]
+        return []
+
+    rows.append(("meeting", "ok", []))
+    rows.append(("store", "ok", []))
+    server_problems: list[str] = []
+    tokens = [config.server.moderator_token_env, config.server.host_token_env,
+              config.server.overlay_token_env]
+    if config.server.host not in ("127.0.0.1", "localhost", "::1") and not any(
+        config.secret(env) for env in tokens
+    ):
+        server_problems.append(
+            f"host {config.server.host} is not loopback and no token is set in "
+            f"{', '.join(tokens)}: the server would refuse to start"
+        )
+    add("server", True, server_problems)
+
+    zoom = config.zoom
+    zoom_problems: list[str] = []
+    if zoom.mode == "webhook":
+        zoom_problems += need_env("[zoom] secret_token_env", zoom.secret_token_env)
+    else:
+        if not zoom.subscription_url:
+            zoom_problems.append("[zoom] subscription_url is empty (copy it from the Zoom app)")
+        zoom_problems += need_env("[zoom] client_id_env", zoom.client_id_env)
+        zoom_problems += need_env("[zoom] client_secret_env", zoom.client_secret_env)
+        if zoom.grant_type == "account_credentials" and not zoom.account_id:
+            zoom_problems.append("[zoom] account_id is empty (needed for account_credentials)")
+    add("zoom", zoom.enabled, zoom_problems)
+
+    yt = config.youtube
+    yt_problems: list[str] = []
+    if not yt.video and not yt.live_chat_id and not yt.oauth_token_file:
+        yt_problems.append("[youtube] video or live_chat_id is empty")
+    if yt.oauth_token_file:
+        if not Path(yt.oauth_token_file).expanduser().is_file():
+            yt_problems.append(
+                f"[youtube] oauth_token_file {yt.oauth_token_file} does not exist "
+                "(run `townhall youtube-login`)"
+            )
+    else:
+        yt_problems += need_env("[youtube] api_key_env", yt.api_key_env)
+    add("youtube", yt.enabled, yt_problems)
+
+    mail = config.email
+    mail_problems: list[str] = []
+    if mail.maildir:
+        if not Path(mail.maildir).expanduser().is_dir():
+            mail_problems.append(f"[email] maildir {mail.maildir} is not a folder")
+    else:
+        if not mail.host:
+            mail_problems.append("[email] host is empty (or set maildir for a local folder)")
+        if not mail.username:
+            mail_problems.append("[email] username is empty")
+        if not (mail.oauth2_token_env or mail.oauth2_token_command):
+            mail_problems += need_env("[email] password_env", mail.password_env)
+        elif mail.oauth2_token_env:
+            mail_problems += need_env("[email] oauth2_token_env", mail.oauth2_token_env)
+    if not mail.subject_include:
+        mail_problems.append("[email] subject_include is empty: no mail would count as a question")
+    add("email", mail.enabled, mail_problems)
+
+    rows.append(("triage", "ok", []))
+    rows.append(("tui", "ok", []))
+    return rows

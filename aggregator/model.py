@@ -1,0 +1,225 @@
+"""The question and its status machine, as plain data.
+
+Every field name here is a contract (design.md section 3): the JSON export, the websocket
+protocol and the store all use `Question.to_dict()`. Structs are frozen: a change makes a new
+`Question` through `evolve()`, so the store can keep the before and after of every command.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+import msgspec
+
+
+class Source(enum.StrEnum):
+    YOUTUBE = "youtube"
+    ZOOM = "zoom"
+    EMAIL = "email"
+    MANUAL = "manual"
+    ZOOM_QA = "zoom_qa"
+
+
+class Status(enum.StrEnum):
+    NEW = "new"
+    QUEUED = "queued"
+    LIVE = "live"
+    ANSWERED = "answered"
+    FOLLOW_UP = "follow_up"
+    DISMISSED = "dismissed"
+    MERGED = "merged"
+
+
+#: Statuses a question can still be acted on from (shown to moderators as "open").
+OPEN_STATUSES = frozenset({Status.NEW, Status.QUEUED, Status.LIVE})
+
+#: The reasons a moderator picks from; any other non-empty text is accepted as a free reason.
+DISMISS_REASONS = (
+    "off_topic",
+    "duplicate",
+    "disrespectful",
+    "case_specific",
+    "spam",
+    "not_a_question",
+    "banned",
+    "withdrawn",
+)
+
+
+class Identity(msgspec.Struct, frozen=True, order=True):
+    """Who asked, as `(source, author id)`; written `youtube:UC123` in config and bans."""
+
+    source: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Identity:
+        source, sep, ident = text.partition(":")
+        if not sep or not source or not ident:
+            raise ValueError(f"identity {text!r} must look like 'source:id', e.g. 'youtube:UC123'")
+        return cls(source.strip().lower(), ident.strip())
+
+
+class Author(msgspec.Struct, frozen=True, omit_defaults=True):
+    name: str
+    id: str
+    email: str | None = None
+    url: str | None = None
+
+
+class Asker(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One person who asked a question; a merge adds the askers of the merged question."""
+
+    source: str
+    name: str
+    id: str
+    email: str | None = None
+    question: int | None = None  # the question they asked it in (after merges)
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(self.source, self.id)
+
+
+class HistoryEntry(msgspec.Struct, frozen=True):
+    at: str
+    actor: str
+    action: str
+    detail: dict[str, Any] = {}
+
+
+class Question(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    source: str
+    external_id: str
+    author: Author
+    text: str
+    edited_text: str | None = None
+    sent_at: str | None = None
+    received_at: str
+    status: Status = Status.NEW
+    dismiss_reason: str | None = None
+    rank: int | None = None
+    starred: bool = False
+    tags: tuple[str, ...] = ()
+    assignee: str | None = None
+    note: str | None = None
+    merged_into: int | None = None
+    askers: tuple[Asker, ...] = ()
+    likely_question: float = 0.0
+    flags: tuple[str, ...] = ()
+    meta: dict[str, Any] = {}
+    version: int = 1
+    history: tuple[HistoryEntry, ...] = ()
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(self.source, self.author.id)
+
+    @property
+    def display_text(self) -> str:
+        """The wording the host reads: the moderator's edit when there is one."""
+        return self.edited_text if self.edited_text else self.text
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def evolve(self, **changes: Any) -> Question:
+        """A copy with `changes` applied and the version bumped."""
+        changes.setdefault("version", self.version + 1)
+        return msgspec.structs.replace(self, **changes)
+
+    def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
+        data = msgspec.to_builtins(self)
+        if not with_history:
+            data.pop("history", None)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Question:
+        return msgspec.convert(data, cls)
+
+
+class Incoming(msgspec.Struct, frozen=True, kw_only=True):
+    """A message as a collector hands it to the queue, already sanitised.
+
+    `status` and `note` let an importer (the Zoom Q&A report, a JSON import) bring in questions
+    that were answered elsewhere; collectors of live chat leave them at their defaults.
+    """
+
+    source: str
+    external_id: str
+    author: Author
+    text: str
+    sent_at: str | None = None
+    flags: tuple[str, ...] = ()
+    meta: dict[str, Any] = {}
+    status: Status = Status.NEW
+    note: str | None = None
+
+
+def utc_now() -> str:
+    """ISO-8601 UTC with milliseconds and a Z, the one timestamp format Townhall writes."""
+    return to_iso(datetime.now(timezone.utc))
+
+
+def to_iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# --- the status machine (design.md section 3) ------------------------------------------------
+#
+# Where the design's diagram is silent we allow a few more edges a moderator needs mid-call, each
+# reversible with `undo`: dismiss also from the host list and the follow-up list (a question
+# turns out to be spam after approval), follow_up also straight from new or live (a question
+# sent in advance that the call will not reach), answered also from the host list (covered by an
+# earlier answer). Merging is allowed from every status that is not final.
+
+_OPEN_OR_LATER = frozenset({Status.NEW, Status.QUEUED, Status.FOLLOW_UP})
+
+TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
+    "approve": (frozenset({Status.NEW}), Status.QUEUED),
+    "dismiss": (_OPEN_OR_LATER, Status.DISMISSED),
+    "restore": (frozenset({Status.DISMISSED}), Status.NEW),
+    "go_live": (frozenset({Status.QUEUED}), Status.LIVE),
+    "answered": (frozenset({Status.LIVE, Status.QUEUED}), Status.ANSWERED),
+    "requeue": (frozenset({Status.LIVE}), Status.QUEUED),
+    "follow_up": (frozenset({Status.NEW, Status.QUEUED, Status.LIVE}), Status.FOLLOW_UP),
+    "reopen": (frozenset({Status.ANSWERED, Status.FOLLOW_UP}), Status.QUEUED),
+    "merge": (_OPEN_OR_LATER, Status.MERGED),
+}
+
+
+class IllegalTransition(ValueError):
+    """A command that the question's status does not allow."""
+
+    def __init__(self, question_id: int, status: Status, command: str) -> None:
+        allowed = TRANSITIONS.get(command, (frozenset(), None))[0]
+        hint = ", ".join(sorted(allowed)) or "no status"
+        super().__init__(
+            f"#{question_id} is {status}; '{command}' applies only to a question that is {hint}"
+        )
+        self.question_id = question_id
+        self.status = status
+        self.command = command
+
+
+def next_status(question: Question, command: str) -> Status:
+    """The status `command` moves `question` to, or IllegalTransition."""
+    allowed, target = TRANSITIONS[command]
+    if question.status not in allowed:
+        raise IllegalTransition(question.id, question.status, command)
+    return target

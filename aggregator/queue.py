@@ -1,0 +1,452 @@
+"""QuestionQueue: the one place where state changes (design.md sections 2 and 4).
+
+Collectors `submit()`, moderators `apply()` commands, clients `subscribe()`. The queue keeps the
+whole state in memory for validation (single-threaded on the event loop, so commands are
+serialised without locks), gives every change a global `seq`, hands the write to the store's
+group commit, and publishes the change to subscribers only once it is on disk.
+
+State in memory runs ahead of the disk while a write is pending; what subscribers see never
+does: snapshots and catch-up are read from the store, live changes arrive after commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+import msgspec
+
+from .commands import Command, CommandError, Draft, Effect, ban_entries, decide, revert
+from .model import Asker, Author, Incoming, Question, Source, Status, utc_now
+from .sanitize import clean_line, clean_text
+from .store import ChangeRow, CommandRow, Store, StoreError, Write
+
+
+class SubmitResult(NamedTuple):
+    question: Question
+    created: bool  # False: a duplicate of a message already stored (at-least-once delivery)
+
+
+class Assessment(NamedTuple):
+    likely_question: float
+    tags: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+
+
+class Triage(Protocol):
+    """Pure rules applied at ingestion (triage.py); the queue only needs this one call."""
+
+    def assess(self, text: str, source: str) -> Assessment: ...
+
+
+class _NoTriage:
+    def assess(self, text: str, source: str) -> Assessment:
+        return Assessment(0.5)
+
+
+class Change(msgspec.Struct, frozen=True):
+    seq: int
+    question: Question
+
+
+class Snapshot(msgspec.Struct, frozen=True):
+    questions: list[Question]
+    seq: int
+
+
+INCOMING_STATUSES = frozenset({Status.NEW, Status.ANSWERED, Status.FOLLOW_UP})
+
+
+@dataclass
+class Checkpoint:
+    """A collector's position at its source, committed with the messages it covers."""
+
+    name: str
+    value: Any
+
+
+class QuestionQueue:
+    def __init__(self, store: Store, *, triage: Triage | None = None,
+                 config_bans: Iterable[str] = ()) -> None:
+        self.store = store
+        self.triage: Triage = triage or _NoTriage()
+        self._config_bans = {entry.lower() if entry.startswith("email:") else entry
+                             for entry in config_bans}
+        self._questions: dict[int, Question] = {}
+        self._by_key: dict[tuple[str, str], int] = {}
+        self._by_entry: dict[str, set[int]] = {}
+        self._queued: set[int] = set()
+        self._live: int | None = None
+        self._stored_bans: set[str] = set()
+        self.links: dict[str, str] = {}
+        self._seq = 0
+        self._next_id = 1
+        self._command_id = 0
+        self._pending: dict[int, asyncio.Future[None]] = {}
+        self._actor_pending: dict[str, set[asyncio.Future[None]]] = {}
+        self._subscribers: set[Subscription] = set()
+        self._started = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Rebuild the in-memory queue from the store and start its writer."""
+        self.store.start_writer()
+        for q in self.store.load_questions():
+            self._index(q)
+        self._seq = self.store.max_seq()
+        self._command_id = self.store.max_command_id()
+        self._next_id = max(self._questions, default=0) + 1
+        self._stored_bans = self.store.bans()
+        self.links = self.store.identity_links()
+        self._started = True
+
+    async def flush(self) -> None:
+        """Wait until everything submitted so far is on disk."""
+        await self.store.write(Write())
+
+    # --- the read side (commands.QueueView) ------------------------------------------------
+
+    @property
+    def bans(self) -> set[str]:
+        return self._stored_bans | self._config_bans
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    def get(self, question_id: int) -> Question | None:
+        return self._questions.get(question_id)
+
+    def all(self) -> list[Question]:
+        return list(self._questions.values())
+
+    def __len__(self) -> int:
+        return len(self._questions)
+
+    def host_ids(self) -> list[int]:
+        return sorted(self._queued, key=lambda qid: self._questions[qid].rank or 0)
+
+    def host_list(self) -> list[Question]:
+        return [self._questions[qid] for qid in self.host_ids()]
+
+    def live_id(self) -> int | None:
+        return self._live
+
+    def ids_for_entry(self, entry: str) -> Iterable[int]:
+        return sorted(self._by_entry.get(entry, ()))
+
+    def is_banned(self, question: Question) -> bool:
+        return any(entry in self.bans for entry in ban_entries(question, self.links))
+
+    def history(self, question_id: int) -> list[Any]:
+        return self.store.history(question_id)
+
+    def checkpoint(self, name: str) -> Any | None:
+        return self.store.checkpoint(name)
+
+    def _index(self, q: Question) -> None:
+        old = self._questions.get(q.id)
+        self._questions[q.id] = q
+        if old is None:
+            self._by_key[(q.source, q.external_id)] = q.id
+            self._by_entry.setdefault(str(q.identity), set()).add(q.id)
+            if q.author.email:
+                self._by_entry.setdefault(f"email:{q.author.email.lower()}", set()).add(q.id)
+        if q.status is Status.QUEUED:
+            self._queued.add(q.id)
+        else:
+            self._queued.discard(q.id)
+        if q.status is Status.LIVE:
+            self._live = q.id
+        elif self._live == q.id:
+            self._live = None
+
+    def _forget(self, q: Question) -> None:
+        self._questions.pop(q.id, None)
+        self._by_key.pop((q.source, q.external_id), None)
+        for ids in self._by_entry.values():
+            ids.discard(q.id)
+        self._queued.discard(q.id)
+        if self._live == q.id:
+            self._live = None
+
+    # --- ingestion ------------------------------------------------------------------------
+
+    async def submit(self, incoming: Incoming, checkpoint: Checkpoint | None = None
+                     ) -> SubmitResult:
+        """Store one message (idempotent); returns once it is on disk."""
+        return (await self.submit_batch([incoming], checkpoint))[0]
+
+    async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        await self.submit_batch([], checkpoint)
+
+    async def submit_batch(self, incomings: Sequence[Incoming],
+                           checkpoint: Checkpoint | None = None) -> list[SubmitResult]:
+        """Store a page of messages and the checkpoint after them in one transaction.
+
+        Returns only after the commit. A message already stored (same source and external id)
+        is a duplicate: it is not stored again, and the call still waits for the first copy's
+        commit so that "returned" always means "on disk".
+        """
+        self._require_started()
+        results: list[SubmitResult] = []
+        created: list[Question] = []
+        waits: set[asyncio.Future[None]] = set()
+        now = utc_now()
+        for incoming in incomings:
+            existing = self._by_key.get((incoming.source, incoming.external_id))
+            if existing is not None:
+                results.append(SubmitResult(self._questions[existing], False))
+                if existing in self._pending:
+                    waits.add(self._pending[existing])
+                continue
+            question = self._build(incoming, now)
+            self._index(question)
+            created.append(question)
+            results.append(SubmitResult(question, True))
+        changes = [
+            ChangeRow(seq=self._next_seq(), question_id=q.id, at=now, actor=q.source,
+                      action="received", after=q,
+                      detail={"status": q.status.value} if q.status is not Status.NEW else {})
+            for q in created
+        ]
+        if created or checkpoint is not None:
+            write = Write(questions=created, changes=changes,
+                          checkpoints={checkpoint.name: checkpoint.value} if checkpoint else {})
+            future = self._write(write, changes, undo=lambda: [self._forget(q) for q in created])
+            for q in created:
+                self._pending[q.id] = future
+            future.add_done_callback(lambda _f: [self._pending.pop(q.id, None) for q in created])
+            waits.add(future)
+        if waits:
+            await asyncio.gather(*waits)
+        return results
+
+    def _build(self, incoming: Incoming, now: str) -> Question:
+        status = incoming.status if incoming.status in INCOMING_STATUSES else Status.NEW
+        text = clean_text(incoming.text)
+        author = Author(
+            name=clean_line(incoming.author.name) or "(no name)",
+            id=clean_line(incoming.author.id, 320) or "(unknown)",
+            email=clean_line(incoming.author.email, 320) or None if incoming.author.email else None,
+            url=clean_line(incoming.author.url, 500) or None if incoming.author.url else None,
+        )
+        assessment = self.triage.assess(text, incoming.source)
+        qid = self._next_id
+        self._next_id += 1
+        question = Question(
+            id=qid, source=incoming.source, external_id=incoming.external_id, author=author,
+            text=text, sent_at=incoming.sent_at, received_at=now, status=status,
+            note=clean_text(incoming.note) or None if incoming.note else None,
+            askers=(Asker(source=incoming.source, name=author.name, id=author.id,
+                          email=author.email, question=qid),),
+            likely_question=assessment.likely_question, tags=assessment.tags,
+            flags=tuple(dict.fromkeys([*incoming.flags, *assessment.flags])),
+            meta=incoming.meta,
+        )
+        if status is Status.NEW and self.is_banned(question):
+            question = msgspec.structs.replace(
+                question, status=Status.DISMISSED, dismiss_reason="banned",
+                flags=(*question.flags, "banned_author"))
+        return question
+
+    # --- commands -------------------------------------------------------------------------
+
+    async def apply(self, command: Command, actor: str) -> list[Question]:
+        """Apply a moderator's (or a collector's) command; returns the changed questions.
+
+        Raises CommandError (invalid, conflict, not_found) without changing anything.
+        Returns after the change is on disk and published.
+        """
+        self._require_started()
+        actor = clean_line(actor, 100) or "unknown"
+        if command.op == "undo":
+            await self._actor_idle(actor)
+            effect, undone = self._undo_effect(actor)
+        elif command.op == "add":
+            effect, undone = self._add_effect(command, actor), None
+        else:
+            effect, undone = decide(self, command, actor), None
+        if not (effect.changes or effect.bans_added or effect.bans_removed
+                or effect.links_added or effect.links_removed):
+            return []
+        self._command_id += 1
+        command_id = self._command_id
+        now = utc_now()
+        changes = [
+            ChangeRow(seq=self._next_seq(), question_id=after.id, at=now, actor=actor,
+                      action=action, after=after, before=before, detail=detail,
+                      command_id=command_id)
+            for before, after, action, detail in effect.changes
+        ]
+        previous_links = {i: self.links[i] for i in effect.links_removed if i in self.links}
+        previous_links.update({i: self.links[i] for i, _ in effect.links_added if i in self.links})
+        write = Write(
+            questions=[after for _, after, _, _ in effect.changes],
+            changes=changes,
+            command=CommandRow(
+                id=command_id, at=now, actor=actor, op=command.op,
+                question_id=command.question, args=dict(command.args),
+                effects={"bans_added": effect.bans_added, "bans_removed": effect.bans_removed,
+                         "links_added": effect.links_added, "links_removed": effect.links_removed,
+                         "previous_links": previous_links, **effect.summary}),
+            undone=(undone, command_id) if undone is not None else None,
+            bans_added=[(entry, actor) for entry in effect.bans_added],
+            bans_removed=effect.bans_removed,
+            links_added=effect.links_added,
+            links_removed=effect.links_removed,
+        )
+        befores = [(before, after) for before, after, _, _ in effect.changes]
+        for _, after in befores:
+            self._index(after)
+        self._stored_bans |= set(effect.bans_added)
+        self._stored_bans -= set(effect.bans_removed)
+        for ident in effect.links_removed:
+            self.links.pop(ident, None)
+        self.links.update(dict(effect.links_added))
+
+        def undo_in_memory() -> None:
+            for before, after in befores:
+                current = self._questions.get(after.id)
+                if current is None or current.version != after.version:
+                    continue
+                if before is None:
+                    self._forget(after)
+                else:
+                    self._index(before)
+            self._stored_bans -= set(effect.bans_added)
+            self._stored_bans |= set(effect.bans_removed)
+
+        future = self._write(write, changes, undo=undo_in_memory)
+        self._actor_pending.setdefault(actor, set()).add(future)
+        future.add_done_callback(lambda f: self._actor_pending.get(actor, set()).discard(f))
+        await future
+        return [after for _, after in befores]
+
+    def _add_effect(self, command: Command, actor: str) -> Effect:
+        text = clean_text(command.args.get("text", ""))
+        if not text:
+            raise CommandError("invalid", "a new question needs text")
+        name = clean_line(command.args.get("author") or "", 200) or actor
+        incoming = Incoming(
+            source=Source.MANUAL, external_id=f"manual-{uuid.uuid4()}",
+            author=Author(name=name, id=name.casefold()), text=text, sent_at=utc_now(),
+            meta={"added_by": actor},
+        )
+        question = self._build(incoming, utc_now())
+        effect = Effect()
+        effect.changes.append((None, question, "add", {"by": actor}))
+        return effect
+
+    def _undo_effect(self, actor: str) -> tuple[Effect, int]:
+        last = self.store.last_command(actor)
+        if last is None:
+            raise CommandError("invalid", f"{actor} has nothing to undo")
+        rows = self.store.change_rows(last.id)
+        draft = Draft(self)
+        revert(draft, [(row.before, row.after) for row in rows], last.id)
+        effect = draft.finish()
+        effects = last.effects
+        effect.bans_removed = [e for e in effects.get("bans_added", []) if e in self._stored_bans]
+        effect.bans_added = [e for e in effects.get("bans_removed", []) if e not in self.bans]
+        previous = effects.get("previous_links", {})
+        effect.links_removed = [i for i, _ in effects.get("links_added", []) if i not in previous]
+        effect.links_added = [(i, p) for i, p in previous.items()]
+        effect.summary["undid"] = {"command": last.id, "op": last.op}
+        return effect, last.id
+
+    async def _actor_idle(self, actor: str) -> None:
+        pending = list(self._actor_pending.get(actor, ()))
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # --- persistence and publication -----------------------------------------------------
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _write(self, write: Write, changes: list[ChangeRow], undo: Any) -> asyncio.Future[None]:
+        published = [Change(seq=row.seq, question=row.after) for row in changes]
+        write.on_commit = lambda: self._publish(published)
+        write.on_error = lambda _exc: undo()
+        return self.store.write(write)
+
+    def _publish(self, changes: list[Change]) -> None:
+        for subscriber in list(self._subscribers):
+            subscriber._offer(changes)
+
+    def subscribe(self, since: int | None = None, *, buffer: int = 50_000) -> Subscription:
+        """Changes after `since` in seq order, then live ones; `since=None` starts with a
+        Snapshot of every question. A subscriber that falls more than `buffer` changes behind
+        catches up from the store by itself."""
+        self._require_started()
+        subscription = Subscription(self, since, buffer)
+        self._subscribers.add(subscription)
+        return subscription
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise StoreError("the queue is not started (await queue.start())")
+
+
+class Subscription:
+    """An async iterator of Snapshot / Change events; see QuestionQueue.subscribe."""
+
+    def __init__(self, queue: QuestionQueue, since: int | None, limit: int) -> None:
+        self._queue = queue
+        self._limit = limit
+        self._buffer: deque[Change] = deque()
+        self._catchup: deque[Change] = deque()
+        self._wake = asyncio.Event()
+        self._needs_snapshot = since is None
+        self._needs_catchup = since is not None
+        self.last_seq = since or 0
+        self.closed = False
+
+    def _offer(self, changes: list[Change]) -> None:
+        if len(self._buffer) + len(changes) > self._limit:
+            self._buffer.clear()
+            self._needs_catchup = True  # read what we dropped back from the store
+        else:
+            self._buffer.extend(changes)
+        self._wake.set()
+
+    def __aiter__(self) -> AsyncIterator[Snapshot | Change]:
+        return self
+
+    async def __anext__(self) -> Snapshot | Change:
+        while not self.closed:
+            if self._needs_snapshot:
+                self._needs_snapshot = False
+                questions, seq = await asyncio.to_thread(self._queue.store.snapshot)
+                self.last_seq = seq
+                return Snapshot(questions=questions, seq=seq)
+            if not self._catchup and self._needs_catchup:
+                rows = self._queue.store.changes_since(self.last_seq, 2_000)
+                if rows:
+                    self._catchup.extend(Change(seq, q) for seq, q in rows)
+                else:
+                    self._needs_catchup = False
+            source = self._catchup or self._buffer
+            while source:
+                change = source.popleft()
+                if change.seq > self.last_seq:
+                    self.last_seq = change.seq
+                    return change
+            if self._catchup or self._needs_catchup:
+                continue
+            self._wake.clear()
+            if not self._buffer:
+                await self._wake.wait()
+        raise StopAsyncIteration
+
+    def close(self) -> None:
+        self.closed = True
+        self._queue._subscribers.discard(self)
+        self._wake.set()

@@ -1,0 +1,95 @@
+"""The process wiring of design.md section 2, shared by `run`, `serve` and `demo`.
+
+`Runtime` starts the store, the queue, the server and the collectors, in that order, and stops
+them in reverse: collectors first (nothing new arrives), then the server, then the queue's
+pending writes are flushed and the store closed. The TUI, when there is one, runs inside
+`async with Runtime(...)`; nothing depends on Textual's worker cleanup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from .collectors import build_collectors
+from .collectors.base import Collector, supervise
+from .config import Config
+from .health import HealthRegistry
+from .queue import QuestionQueue
+from .server.app import create_app
+from .store import Store
+from .triage import Rules
+
+log = logging.getLogger("townhall")
+
+
+class Runtime:
+    def __init__(self, config: Config, *, collectors: Sequence[Collector] | None = None,
+                 serve: bool = True, port: int | None = None) -> None:
+        self.config = config
+        self.health = HealthRegistry()
+        self.store = Store(config.store_path)
+        self.queue = QuestionQueue(self.store, triage=Rules(config.triage.topics),
+                                   config_bans=config.triage.banned)
+        self.collectors = list(collectors) if collectors is not None else build_collectors(
+            config, self.health)
+        self.serve = serve
+        self.port = port if port is not None else config.server.port
+        self.app: web.Application | None = None
+        self.bound_port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> Runtime:
+        self.store.open()
+        try:
+            await self.queue.start()
+            if self.serve:
+                await self._start_server()
+            for collector in self.collectors:
+                self.health.set(collector.name, "starting")
+                self._tasks.append(asyncio.create_task(
+                    supervise(collector, self.queue, self.health), name=f"collector-{collector.name}"))
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def _start_server(self) -> None:
+        routes = [r for c in self.collectors for r in getattr(c, "routes", lambda: [])()]
+        self.app = create_app(self.queue, self.config, self.health, routes)
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        host = self.config.server.host
+        site = web.TCPSite(self._runner, host, self.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            # The queue still works without the server (manual questions, the local TUI).
+            why = "in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+            self.health.set("server", "stopped",
+                            f"cannot listen on {host}:{self.port} ({why}); set [server] port")
+            return
+        sockets = [s for s in (site._server.sockets if site._server else [])]  # noqa: SLF001
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
+        self.health.set("server", "live", f"http://{host}:{self.bound_port}")
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        with contextlib.suppress(Exception):
+            if self.queue._started:  # noqa: SLF001
+                await self.queue.flush()
+        self.store.close()

@@ -1,0 +1,544 @@
+"""SQLite persistence: schema and migrations, group commit, checkpoints, the change/audit log.
+
+Durability rules (design.md section 4): WAL with synchronous=FULL; a collector's messages and
+its checkpoint are written in one transaction; `UNIQUE(source, external_id)` makes every source
+idempotent. Every change to a question is a row in `changes` with a global `seq`, the state
+before and after, the actor and the command: it is the audit log, the question's history, and
+what a reconnecting client replays.
+
+Group commit: one writer thread owns the only write connection. Submitters hand it a write
+(a function of the connection) and await a future; the thread drains every pending write into
+one transaction, each in its own savepoint so one bad write fails alone, commits, and only then
+resolves the futures on the event loop. Throughput comes from sharing the fsync; no submitter is
+released before its data is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .model import HistoryEntry, Question, utc_now
+
+SCHEMA_VERSION = 2
+MAX_BATCH = 2_000
+
+# Each migration takes the schema from version N-1 to N. Never edit a released one: add a new.
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE questions (
+               id INTEGER PRIMARY KEY,
+               source TEXT NOT NULL,
+               external_id TEXT NOT NULL,
+               status TEXT NOT NULL,
+               data TEXT NOT NULL,
+               UNIQUE (source, external_id))""",
+        "CREATE INDEX questions_status ON questions (status)",
+        """CREATE TABLE commands (
+               id INTEGER PRIMARY KEY,
+               at TEXT NOT NULL,
+               actor TEXT NOT NULL,
+               op TEXT NOT NULL,
+               question_id INTEGER,
+               args TEXT NOT NULL,
+               effects TEXT NOT NULL DEFAULT '{}',
+               undone_by INTEGER)""",
+        "CREATE INDEX commands_actor ON commands (actor, id)",
+        """CREATE TABLE changes (
+               seq INTEGER PRIMARY KEY,
+               question_id INTEGER NOT NULL,
+               command_id INTEGER,
+               at TEXT NOT NULL,
+               actor TEXT NOT NULL,
+               action TEXT NOT NULL,
+               detail TEXT NOT NULL DEFAULT '{}',
+               before TEXT,
+               after TEXT NOT NULL)""",
+        "CREATE INDEX changes_question ON changes (question_id, seq)",
+        """CREATE TABLE checkpoints (
+               name TEXT PRIMARY KEY,
+               value TEXT NOT NULL,
+               updated_at TEXT NOT NULL)""",
+        """CREATE TABLE bans (
+               entry TEXT PRIMARY KEY,
+               added_at TEXT NOT NULL,
+               actor TEXT NOT NULL)""",
+    ],
+    2: [
+        # One person across channels (triage): each identity points at a person key.
+        """CREATE TABLE identity_links (
+               identity TEXT PRIMARY KEY,
+               person TEXT NOT NULL)""",
+        "CREATE INDEX identity_links_person ON identity_links (person)",
+    ],
+}
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked; the message says why and what to do."""
+
+
+class StoreLocked(StoreError):
+    pass
+
+
+class SchemaTooNew(StoreError):
+    pass
+
+
+_encode = msgspec.json.Encoder().encode
+_decode_question = msgspec.json.Decoder(Question).decode
+_decode_any = msgspec.json.Decoder().decode
+
+
+def encode_question(question: Question) -> str:
+    if question.history:
+        question = msgspec.structs.replace(question, history=())
+    return _encode(question).decode()
+
+
+def decode_question(data: str | bytes) -> Question:
+    return _decode_question(data)
+
+
+@dataclass(slots=True)
+class ChangeRow:
+    """One change to one question: the unit of the audit log and of replay."""
+
+    seq: int
+    question_id: int
+    at: str
+    actor: str
+    action: str
+    after: Question
+    before: Question | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    command_id: int | None = None
+
+
+@dataclass(slots=True)
+class CommandRow:
+    id: int
+    at: str
+    actor: str
+    op: str
+    question_id: int | None
+    args: dict[str, Any]
+    effects: dict[str, Any] = field(default_factory=dict)
+    undone_by: int | None = None
+
+
+@dataclass(slots=True)
+class Write:
+    """Everything one submit or command writes, committed together or not at all."""
+
+    questions: list[Question] = field(default_factory=list)
+    changes: list[ChangeRow] = field(default_factory=list)
+    command: CommandRow | None = None
+    undone: tuple[int, int] | None = None  # (command id undone, by command id)
+    checkpoints: dict[str, Any] = field(default_factory=dict)
+    bans_added: list[tuple[str, str]] = field(default_factory=list)  # (entry, actor)
+    bans_removed: list[str] = field(default_factory=list)
+    links_added: list[tuple[str, str]] = field(default_factory=list)  # (identity, person)
+    links_removed: list[str] = field(default_factory=list)
+    #: run on the event loop, in commit order, before the submitter is released: this is where
+    #: the queue publishes, so a submitter that was cancelled meanwhile loses nothing
+    on_commit: Callable[[], None] | None = field(default=None, repr=False)
+    on_error: Callable[[BaseException], None] | None = field(default=None, repr=False)
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        now = utc_now()
+        if self.command is not None:
+            c = self.command
+            conn.execute(
+                "INSERT INTO commands (id, at, actor, op, question_id, args, effects)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (c.id, c.at, c.actor, c.op, c.question_id, _encode(c.args).decode(),
+                 _encode(c.effects).decode()),
+            )
+        if self.undone is not None:
+            conn.execute("UPDATE commands SET undone_by = ? WHERE id = ?",
+                         (self.undone[1], self.undone[0]))
+        for q in self.questions:
+            conn.execute(
+                "INSERT INTO questions (id, source, external_id, status, data)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data",
+                (q.id, q.source, q.external_id, q.status.value, encode_question(q)),
+            )
+        conn.executemany(
+            "INSERT INTO changes (seq, question_id, command_id, at, actor, action, detail,"
+            " before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (ch.seq, ch.question_id, ch.command_id, ch.at, ch.actor, ch.action,
+                 _encode(ch.detail).decode(),
+                 encode_question(ch.before) if ch.before is not None else None,
+                 encode_question(ch.after))
+                for ch in self.changes
+            ],
+        )
+        for name, value in self.checkpoints.items():
+            conn.execute(
+                "INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
+                " updated_at = excluded.updated_at",
+                (name, _encode(value).decode(), now),
+            )
+        conn.executemany(
+            "INSERT INTO bans (entry, added_at, actor) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [(entry, now, actor) for entry, actor in self.bans_added],
+        )
+        conn.executemany("DELETE FROM bans WHERE entry = ?", [(e,) for e in self.bans_removed])
+        conn.executemany(
+            "INSERT INTO identity_links (identity, person) VALUES (?, ?)"
+            " ON CONFLICT (identity) DO UPDATE SET person = excluded.person",
+            self.links_added,
+        )
+        conn.executemany("DELETE FROM identity_links WHERE identity = ?",
+                         [(i,) for i in self.links_removed])
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class _Lock:
+    """An exclusive lock file next to the database that says which process holds it."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = db_path.with_name(db_path.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise StoreLocked(
+                f"{self.path.with_suffix('')} is in use by process {holder}: only one "
+                "`townhall run` or `serve` may own a database. Stop that process, or give "
+                "this one another [store] path. (`townhall export` works alongside it.)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        os.fsync(fd)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class Store:
+    """The database of one meeting. `open()` it, use it from one event loop, `close()` it.
+
+    `exclusive=True` (run, serve) takes the lock file; readers such as `export` leave it off and
+    only read.
+    """
+
+    def __init__(self, path: str | Path, *, exclusive: bool = True) -> None:
+        self.path = Path(path)
+        self.exclusive = exclusive
+        self._lock = _Lock(self.path)
+        self._read: sqlite3.Connection | None = None
+        self._writer: _GroupCommitWriter | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def open(self) -> Store:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.exclusive:
+            self._lock.acquire()
+        try:
+            conn = _connect(self.path)
+            try:
+                self._prepare(conn)
+            finally:
+                conn.close()
+            self._read = _connect(self.path)
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a Townhall database ({exc})") from None
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path} was written by a newer Townhall (schema {version}, this one "
+                f"knows up to {SCHEMA_VERSION}). Upgrade Townhall to open it."
+            )
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise StoreError(f"{self.path}: cannot switch to WAL mode (got {mode})")
+        conn.execute("PRAGMA synchronous = FULL")
+        if version < SCHEMA_VERSION:
+            if not self.exclusive and version > 0:
+                # A reader may migrate only while nobody owns the database.
+                self._lock.acquire()
+                self._lock.release()
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in MIGRATIONS[target]:
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {target}")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+
+    def start_writer(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start the group-commit thread, bound to the running (or given) event loop."""
+        if self._writer is None:
+            loop = loop or asyncio.get_running_loop()
+            self._writer = _GroupCommitWriter(self.path, loop)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.stop()
+            self._writer = None
+        if self._read is not None:
+            self._read.close()
+            self._read = None
+        self._lock.release()
+
+    def __enter__(self) -> Store:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def write(self, write: Write) -> asyncio.Future[None]:
+        """Queue `write` for the next group commit; the future resolves once it is on disk."""
+        if self._writer is None:
+            raise StoreError("the store's writer is not running (call start_writer)")
+        return self._writer.submit(write)
+
+    def write_now(self, write: Write) -> None:
+        """Write synchronously, outside any event loop (imports, tests, migrations)."""
+        conn = _connect(self.path)
+        try:
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                write.apply(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+
+    # --- reads ----------------------------------------------------------------------------
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._read is None:
+            raise StoreError("the store is not open")
+        return self._read
+
+    def load_questions(self) -> list[Question]:
+        rows = self._conn.execute("SELECT data FROM questions ORDER BY id").fetchall()
+        return [_decode_question(row[0]) for row in rows]
+
+    def snapshot(self) -> tuple[list[Question], int]:
+        """Every committed question and the seq they are current as of, read consistently."""
+        conn = _connect(self.path)
+        try:
+            conn.execute("BEGIN")
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+            rows = conn.execute("SELECT data FROM questions ORDER BY id").fetchall()
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return [_decode_question(row[0]) for row in rows], seq
+
+    def max_seq(self) -> int:
+        return self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+
+    def max_command_id(self) -> int:
+        return self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM commands").fetchone()[0]
+
+    def changes_since(self, seq: int, limit: int = 5_000) -> list[tuple[int, Question]]:
+        rows = self._conn.execute(
+            "SELECT seq, after FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        ).fetchall()
+        return [(s, _decode_question(after)) for s, after in rows]
+
+    def change_rows(self, command_id: int) -> list[ChangeRow]:
+        rows = self._conn.execute(
+            "SELECT seq, question_id, at, actor, action, after, before, detail, command_id"
+            " FROM changes WHERE command_id = ? ORDER BY seq", (command_id,)
+        ).fetchall()
+        return [
+            ChangeRow(seq=r[0], question_id=r[1], at=r[2], actor=r[3], action=r[4],
+                      after=_decode_question(r[5]),
+                      before=_decode_question(r[6]) if r[6] is not None else None,
+                      detail=_decode_any(r[7]), command_id=r[8])
+            for r in rows
+        ]
+
+    def last_command(self, actor: str) -> CommandRow | None:
+        """The actor's most recent command that is not an undo and not undone yet."""
+        row = self._conn.execute(
+            "SELECT id, at, actor, op, question_id, args, effects, undone_by FROM commands"
+            " WHERE actor = ? AND op != 'undo' AND undone_by IS NULL ORDER BY id DESC LIMIT 1",
+            (actor,),
+        ).fetchone()
+        if row is None:
+            return None
+        return CommandRow(id=row[0], at=row[1], actor=row[2], op=row[3], question_id=row[4],
+                          args=_decode_any(row[5]), effects=_decode_any(row[6]),
+                          undone_by=row[7])
+
+    def history(self, question_id: int) -> list[HistoryEntry]:
+        rows = self._conn.execute(
+            "SELECT at, actor, action, detail FROM changes WHERE question_id = ? ORDER BY seq",
+            (question_id,),
+        ).fetchall()
+        return [HistoryEntry(at=r[0], actor=r[1], action=r[2], detail=_decode_any(r[3]))
+                for r in rows]
+
+    def all_history(self) -> dict[int, list[HistoryEntry]]:
+        """Every question's history, for the JSON export (one pass over the log)."""
+        result: dict[int, list[HistoryEntry]] = {}
+        for qid, at, actor, action, detail in self._conn.execute(
+            "SELECT question_id, at, actor, action, detail FROM changes ORDER BY seq"
+        ):
+            result.setdefault(qid, []).append(
+                HistoryEntry(at=at, actor=actor, action=action, detail=_decode_any(detail)))
+        return result
+
+    def checkpoint(self, name: str) -> Any | None:
+        row = self._conn.execute("SELECT value FROM checkpoints WHERE name = ?", (name,)).fetchone()
+        return _decode_any(row[0]) if row else None
+
+    def bans(self) -> set[str]:
+        return {row[0] for row in self._conn.execute("SELECT entry FROM bans")}
+
+    def identity_links(self) -> dict[str, str]:
+        return dict(self._conn.execute("SELECT identity, person FROM identity_links"))
+
+    def integrity_check(self) -> str:
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def schema_version(self) -> int:
+        return self._conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+_STOP = object()
+
+
+class _GroupCommitWriter:
+    """The one writer thread (see the module docstring)."""
+
+    def __init__(self, path: Path, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._conn = _connect(path)
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._thread = threading.Thread(target=self._run, name="townhall-store-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    def submit(self, write: Write) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._queue.put((write, future))
+        return future
+
+    def stop(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._conn.close()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            batch = [item]
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stopping = True
+                    break
+                batch.append(nxt)
+            outcomes = self._commit(batch)
+            try:
+                self._loop.call_soon_threadsafe(_resolve, outcomes)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
+
+    def _commit(self, batch: list[tuple[Write, asyncio.Future[None]]]) -> list[Any]:
+        conn = self._conn
+        errors: list[BaseException | None] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for write, _ in batch:
+                conn.execute("SAVEPOINT one")
+                try:
+                    write.apply(conn)
+                except Exception as exc:  # this write fails alone
+                    conn.execute("ROLLBACK TO one")
+                    errors.append(StoreError(f"write failed: {exc}"))
+                else:
+                    errors.append(None)
+                conn.execute("RELEASE one")
+            conn.execute("COMMIT")
+        except Exception as exc:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            failure = StoreError(f"commit failed: {exc}")
+            errors = [failure] * len(batch)
+        return [(write, future, error) for (write, future), error in zip(batch, errors)]
+
+
+def _resolve(
+    outcomes: Iterable[tuple[Write, asyncio.Future[None], BaseException | None]],
+) -> None:
+    for write, future, error in outcomes:
+        callback_error: BaseException | None = None
+        try:
+            if error is None and write.on_commit is not None:
+                write.on_commit()
+            elif error is not None and write.on_error is not None:
+                write.on_error(error)
+        except Exception as exc:  # a subscriber bug must not strand the submitter
+            callback_error = exc
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        elif callback_error is not None:
+            future.set_exception(callback_error)
+        else:
+            future.set_result(None)
