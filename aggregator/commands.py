@@ -450,13 +450,18 @@ def _flag_author(draft: Draft, command: Command, actor: str) -> None:
             draft.update(qid, "flag", {"flag": flag}, flags=(*q.flags, flag))
 
 
+def _same_content(a: Question, b: Question) -> bool:
+    """Equal apart from the version counter (e.g. another command changed it and was undone)."""
+    return msgspec.structs.replace(a, version=0) == msgspec.structs.replace(b, version=0)
+
+
 def revert(draft: Draft, changes: Iterable[tuple[Question | None, Question]],
            undo_of: int) -> None:
     """Put each question back as it was before a command (undo), if nobody changed it since."""
     host_before: list[tuple[int, int]] = []
     for before, after in changes:
         current = draft.get(after.id)
-        if current.version != after.version:
+        if current.version != after.version and not _same_content(current, after):
             raise CommandError(
                 "conflict", f"#{after.id} changed after that command; undo it by hand")
         if before is None:  # the command created it (a manual question): withdraw it
