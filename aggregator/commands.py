@@ -65,6 +65,7 @@ class QueueView(Protocol):
 
     def get(self, question_id: int) -> Question | None: ...
     def host_ids(self) -> list[int]: ...
+    def host_count(self) -> int: ...
     def live_id(self) -> int | None: ...
     def ids_for_entry(self, entry: str) -> Iterable[int]: ...
 
@@ -91,6 +92,7 @@ class Draft:
         self._now: dict[int, Question] = {}
         self._action: dict[int, tuple[str, dict[str, Any]]] = {}
         self._host: list[int] | None = None
+        self._appended: list[int] = []  # joined at the end while the list is not materialised
         self.effect = Effect()
 
     def get(self, qid: int) -> Question:
@@ -114,17 +116,29 @@ class Draft:
         self._action[question.id] = (action, detail)
 
     # The host list: queued questions in rank order, renumbered 0..n-1 when the command ends.
+    # Most commands only append to it or do not touch it, so the full ordered list is built only
+    # when a command moves something inside it: approving stays O(1) with a long host list.
     @property
     def host(self) -> list[int]:
         if self._host is None:
-            self._host = list(self.view.host_ids())
+            self._host = [*self.view.host_ids(), *self._appended]
+            self._appended = []
         return self._host
 
+    def _on_host(self, qid: int) -> bool:
+        original = self.view.get(qid)
+        return (original is not None and original.status is Status.QUEUED) or qid in self._appended
+
     def leave_host(self, qid: int) -> None:
+        if self._host is None and not self._on_host(qid):
+            return
         if qid in self.host:
             self.host.remove(qid)
 
     def join_host(self, qid: int, position: int | None = None) -> None:
+        if self._host is None and position is None and not self._on_host(qid):
+            self._appended.append(qid)
+            return
         self.leave_host(qid)
         if position is None or position >= len(self.host):
             self.host.append(qid)
@@ -132,6 +146,9 @@ class Draft:
             self.host.insert(max(position, 0), qid)
 
     def finish(self) -> Effect:
+        base = self.view.host_count()
+        for offset, qid in enumerate(self._appended):
+            self.update(qid, "rank", {"rank": base + offset}, rank=base + offset)
         if self._host is not None:
             for rank, qid in enumerate(self._host):
                 if self.get(qid).rank != rank:

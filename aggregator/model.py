@@ -48,7 +48,7 @@ DISMISS_REASONS = (
 )
 
 
-class Identity(msgspec.Struct, frozen=True, order=True):
+class Identity(msgspec.Struct, frozen=True, order=True, gc=False):
     """Who asked, as `(source, author id)`; written `youtube:UC123` in config and bans."""
 
     source: str
@@ -65,14 +65,14 @@ class Identity(msgspec.Struct, frozen=True, order=True):
         return cls(source.strip().lower(), ident.strip())
 
 
-class Author(msgspec.Struct, frozen=True, omit_defaults=True):
+class Author(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     name: str
     id: str
     email: str | None = None
     url: str | None = None
 
 
-class Asker(msgspec.Struct, frozen=True, omit_defaults=True):
+class Asker(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One person who asked a question; a merge adds the askers of the merged question."""
 
     source: str
@@ -86,14 +86,17 @@ class Asker(msgspec.Struct, frozen=True, omit_defaults=True):
         return Identity(self.source, self.id)
 
 
-class HistoryEntry(msgspec.Struct, frozen=True):
+class HistoryEntry(msgspec.Struct, frozen=True, gc=False):
     at: str
     actor: str
     action: str
     detail: dict[str, Any] = {}
 
 
-class Question(msgspec.Struct, frozen=True, kw_only=True):
+# gc=False: a meeting holds up to ~100,000 of these for hours and they never form reference
+# cycles, so keeping them out of the cyclic collector removes its long pauses (the p99 of a
+# durable submit went from ~30 ms to ~12 ms at 100 concurrent submitters; BENCHMARKS.md).
+class Question(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     id: int
     source: str
     external_id: str
@@ -146,7 +149,7 @@ class Question(msgspec.Struct, frozen=True, kw_only=True):
         return msgspec.convert(data, cls)
 
 
-class Incoming(msgspec.Struct, frozen=True, kw_only=True):
+class Incoming(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A message as a collector hands it to the queue, already sanitised.
 
     `status` and `note` let an importer (the Zoom Q&A report, a JSON import) bring in questions

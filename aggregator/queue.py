@@ -48,7 +48,7 @@ class _NoTriage:
         return Assessment(0.5)
 
 
-class Change(msgspec.Struct, frozen=True):
+class Change(msgspec.Struct, frozen=True, gc=False):
     seq: int
     question: Question
 
@@ -130,6 +130,9 @@ class QuestionQueue:
 
     def host_ids(self) -> list[int]:
         return sorted(self._queued, key=lambda qid: self._questions[qid].rank or 0)
+
+    def host_count(self) -> int:
+        return len(self._queued)
 
     def host_list(self) -> list[Question]:
         return [self._questions[qid] for qid in self.host_ids()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 from collections.abc import Sequence
 
@@ -26,6 +27,19 @@ from .store import Store
 from .triage import Rules
 
 log = logging.getLogger("townhall")
+
+
+def tune_gc() -> None:
+    """Garbage-collector settings for the long-running process.
+
+    With CPython's default gen-0 threshold of 700, ingesting at thousands of questions a second
+    runs a collection every few dozen submits, and those pauses set the p99 of a durable submit
+    (30-40 ms at 100 concurrent submitters). The state is acyclic (questions are gc=False
+    structs), so collecting less often costs little memory. Freezing moves what start-up loaded
+    (modules, the rebuilt queue) out of every later collection.
+    """
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 class Runtime:
@@ -49,6 +63,7 @@ class Runtime:
         self.store.open()
         try:
             await self.queue.start()
+            tune_gc()
             if self.serve:
                 await self._start_server()
             for collector in self.collectors:

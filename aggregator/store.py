@@ -169,13 +169,14 @@ class Write:
         if self.undone is not None:
             conn.execute("UPDATE commands SET undone_by = ? WHERE id = ?",
                          (self.undone[1], self.undone[0]))
-        for q in self.questions:
-            conn.execute(
-                "INSERT INTO questions (id, source, external_id, status, data)"
-                " VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data",
-                (q.id, q.source, q.external_id, q.status.value, encode_question(q)),
-            )
+        encoded = {id(q): encode_question(q) for q in self.questions}
+        conn.executemany(
+            "INSERT INTO questions (id, source, external_id, status, data)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data",
+            [(q.id, q.source, q.external_id, q.status.value, encoded[id(q)])
+             for q in self.questions],
+        )
         conn.executemany(
             "INSERT INTO changes (seq, question_id, command_id, at, actor, action, detail,"
             " before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -183,7 +184,7 @@ class Write:
                 (ch.seq, ch.question_id, ch.command_id, ch.at, ch.actor, ch.action,
                  _encode(ch.detail).decode(),
                  encode_question(ch.before) if ch.before is not None else None,
-                 encode_question(ch.after))
+                 encoded.get(id(ch.after)) or encode_question(ch.after))
                 for ch in self.changes
             ],
         )
