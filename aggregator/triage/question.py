@@ -101,12 +101,27 @@ _EXCLAMATION = re.compile(r"^(?:what an? |how (?:cool|great|nice|amazing|wonderf
 _SENTENCE = re.compile(r"[.!?？؟¿¡\n,;:।]+|\s[-–—]\s")
 _GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
 _LETTER = re.compile(r"[^\W\d_]")
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 def _has_question_mark(text: str) -> bool:
     if any(mark in text for mark in ("?", "？", "؟", "¿", "⁇")):
         return True
     return text.rstrip().endswith(";") and bool(_GREEK.search(text))
+
+
+def _is_chatter(clauses: list[str]) -> bool:
+    """Greetings or thanks that are not just the opening of something else.
+
+    Leading greeting clauses ("Hi Maggie, ...", "Thanks for the update. ...") are skipped; the
+    line is chatter if nothing follows them or what follows is chatter too.
+    """
+    rest = list(clauses)
+    while rest and _CHATTER.search(rest[0]):
+        rest.pop(0)
+    if len(rest) == len(clauses):
+        return any(_CHATTER.search(clause) for clause in clauses)
+    return not rest or any(_CHATTER.search(clause) for clause in rest)
 
 
 def likely_question(text: str) -> float:
@@ -119,6 +134,8 @@ def likely_question(text: str) -> float:
     if letters < 2:
         return 0.0  # emoji, "+1", "???"
     word_count = len(body.split())
+    if _UNSPACED.search(body):  # Thai, Japanese, Chinese, Korean: about two letters a word
+        word_count = max(word_count, letters // 2)
     marked = _has_question_mark(body)
     clauses = [c.strip() for c in _SENTENCE.split(body) if c.strip()]
     opening = any(_OPENING.match(c) for c in clauses)
@@ -135,7 +152,7 @@ def likely_question(text: str) -> float:
         score += 0.4
     if _PREFIX.match(body):
         score += 0.5
-    if _CHATTER.search(body) and not marked:
+    if not marked and _is_chatter(clauses):
         score -= 0.3
     if _AUDIENCE.search(body):
         score -= 0.45
