@@ -114,3 +114,14 @@ async def test_the_uncivil_flag_never_dismisses(queue: QuestionQueue) -> None:
     assert (rude.status, rude.dismiss_reason) == (Status.NEW, None)
     [approved] = await queue.apply(Command(op="approve", question=rude.id), "mod")
     assert approved.status is Status.QUEUED and "uncivil" in approved.flags
+
+
+async def test_the_runtime_builds_its_rules_from_the_triage_section(tmp_path: Path) -> None:
+    from aggregator.runtime import Runtime
+
+    config = parse_config(
+        f'[store]\npath = "{tmp_path / "t.db"}"\n[triage]\nuncivil_words = ["dolt"]\n'
+        'topics = { "Grants" = ["grant"] }\n', str(tmp_path / "t.toml"))
+    async with Runtime(config, collectors=[], serve=False) as rt:
+        q = (await rt.queue.submit(incoming(1, "what a dolt, where is my grant?"))).question
+        assert "uncivil" in q.flags and q.tags == ("Grants",)
