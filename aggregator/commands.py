@@ -371,14 +371,24 @@ def _reorder(draft: Draft, command: Command, actor: str) -> None:
     draft.update(q.id, "reorder", {"rank": rank})
 
 
+def canonical_identity(identity: str) -> str:
+    """`identity` as links and bans compare it: email addresses are case-blind."""
+    return identity.lower() if identity.startswith("email:") else identity
+
+
+def person_identities(identity: str, links: dict[str, str]) -> list[str]:
+    """`identity` and every identity linked to the same person (the `link` command)."""
+    key = canonical_identity(identity)
+    person = links.get(identity, links.get(key))
+    linked = [i for i, p in links.items() if p == person] if person is not None else []
+    return list(dict.fromkeys([identity, key, *linked]))
+
+
 def ban_entries(q: Question, links: dict[str, str]) -> list[str]:
     """The ban-list entries that cover `q`'s author: identity, email, and linked identities."""
-    entries = [str(q.identity)]
+    entries = person_identities(str(q.identity), links)
     if q.author.email:
-        entries.append(f"email:{q.author.email.lower()}")
-    person = links.get(str(q.identity))
-    if person is not None:
-        entries += [ident for ident, p in links.items() if p == person]
+        entries += person_identities(f"email:{q.author.email.lower()}", links)
     return list(dict.fromkeys(entries))
 
 
@@ -419,7 +429,9 @@ def _unban(draft: Draft, command: Command, actor: str) -> None:
     entry = command.args.get("identity")
     if not isinstance(entry, str) or entry not in draft.view.bans:
         raise CommandError("invalid", f"{entry!r} is not on the ban list")
-    draft.effect.bans_removed = [entry]
+    # One person, one ban: lift it from every identity linked to the same person.
+    person = {canonical_identity(i) for i in person_identities(entry, draft.view.links)}
+    draft.effect.bans_removed = sorted(b for b in draft.view.bans if canonical_identity(b) in person)
 
 
 @handler("link", "unlink")
@@ -429,7 +441,7 @@ def _link(draft: Draft, command: Command, actor: str) -> None:
     if not isinstance(raw, list) or not raw or not all(isinstance(i, str) for i in raw):
         raise CommandError("invalid", "'identities' must be a list like ['youtube:UC1', 'email:a@b']")
     try:
-        idents = [str(Identity.parse(i)) for i in raw]
+        idents = [canonical_identity(str(Identity.parse(i))) for i in raw]
     except ValueError as exc:
         raise CommandError("invalid", str(exc)) from None
     links = draft.view.links
@@ -441,6 +453,10 @@ def _link(draft: Draft, command: Command, actor: str) -> None:
     person = next((links[i] for i in idents if i in links), idents[0])
     merged = {i for i, p in links.items() if p in {links.get(x) for x in idents} - {None}}
     draft.effect.links_added = [(i, person) for i in sorted(set(idents) | merged)]
+    # A person already banned under one identity is banned under the newly linked ones too.
+    joined = [i for i, _ in draft.effect.links_added]
+    if any(canonical_identity(b) in joined for b in draft.view.bans):
+        draft.effect.summary["affected"] = apply_ban(draft, joined, {"linked": joined})
 
 
 @handler("withdraw")

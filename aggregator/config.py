@@ -296,6 +296,14 @@ def _check_values(config: Config) -> None:
             Identity.parse(entry)
         except ValueError as exc:
             fail(f"[triage] banned[{index}]", str(exc), 'e.g. "youtube:UCxxxx" or "email:a@b.org"')
+    for topic, keywords in config.triage.topics.items():
+        if not topic.strip() or not any(k.strip() for k in keywords):
+            fail(f"[triage] topics.{topic!r}", "a topic needs a name and at least one keyword",
+                 'e.g. topics = { "Grants" = ["grant", "funding"] }')
+    for index, word in enumerate(config.triage.uncivil_words or []):
+        if not word.strip():
+            fail(f"[triage] uncivil_words[{index}]", "an empty word would match nothing",
+                 "remove it, or use [] to turn the word list off")
 
 
 # --- check-config ---------------------------------------------------------------------------

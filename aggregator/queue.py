@@ -24,17 +24,13 @@ from .commands import Command, CommandError, Draft, Effect, ban_entries, decide,
 from .model import Asker, Author, Incoming, Question, Source, Status, utc_now
 from .sanitize import clean_line, clean_text
 from .store import ChangeRow, CommandRow, Store, StoreError, Write
+from .triage.rules import Assessment
+from .triage.similar import DuplicateIndex
 
 
 class SubmitResult(NamedTuple):
     question: Question
     created: bool  # False: a duplicate of a message already stored (at-least-once delivery)
-
-
-class Assessment(NamedTuple):
-    likely_question: float
-    tags: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
 
 
 class Triage(Protocol):
@@ -90,6 +86,8 @@ class QuestionQueue:
         self._actor_pending: dict[str, set[asyncio.Future[None]]] = {}
         self._subscribers: set[Subscription] = set()
         self._started = False
+        # duplicate hints (triage.similar): follows every open question through _index/_forget
+        self.similar = DuplicateIndex()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -155,6 +153,7 @@ class QuestionQueue:
     def _index(self, q: Question) -> None:
         old = self._questions.get(q.id)
         self._questions[q.id] = q
+        self.similar.track(q)
         if old is None:
             self._by_key[(q.source, q.external_id)] = q.id
             self._by_entry.setdefault(str(q.identity), set()).add(q.id)
@@ -171,6 +170,7 @@ class QuestionQueue:
 
     def _forget(self, q: Question) -> None:
         self._questions.pop(q.id, None)
+        self.similar.discard(q.id)
         self._by_key.pop((q.source, q.external_id), None)
         for ids in self._by_entry.values():
             ids.discard(q.id)
@@ -240,6 +240,7 @@ class QuestionQueue:
             url=clean_line(incoming.author.url, 500) or None if incoming.author.url else None,
         )
         assessment = self.triage.assess(text, incoming.source)
+        similar = self.similar.hints(text)
         qid = self._next_id
         self._next_id += 1
         question = Question(
@@ -250,7 +251,7 @@ class QuestionQueue:
                           email=author.email, question=qid),),
             likely_question=assessment.likely_question, tags=assessment.tags,
             flags=tuple(dict.fromkeys([*incoming.flags, *assessment.flags])),
-            meta=incoming.meta,
+            meta={**incoming.meta, "similar": similar} if similar else incoming.meta,
         )
         if status is Status.NEW and self.is_banned(question):
             question = msgspec.structs.replace(

@@ -48,8 +48,8 @@ class Runtime:
         self.config = config
         self.health = HealthRegistry()
         self.store = Store(config.store_path)
-        self.queue = QuestionQueue(self.store, triage=Rules(config.triage.topics),
-                                   config_bans=config.triage.banned)
+        rules = Rules(config.triage.topics, uncivil_words=config.triage.uncivil_words)
+        self.queue = QuestionQueue(self.store, triage=rules, config_bans=config.triage.banned)
         self.collectors = list(collectors) if collectors is not None else build_collectors(
             config, self.health)
         self.serve = serve

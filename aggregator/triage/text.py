@@ -1,0 +1,38 @@
+"""The normalised forms of chat text that every triage rule compares.
+
+One place decides what "the same words" means (case, accents, punctuation, repeated letters), so
+topic keywords, insult words and duplicate hints agree with each other.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+_LONG_RUN = re.compile(r"(\w)\1{2,}")  # "stuuupid", "sooo" -> one letter
+
+
+def normalise(text: str) -> str:
+    """Casefolded, accent-free, single-spaced: the form keyword and similarity rules compare.
+
+    Accents are dropped only from Latin-like letters: in Devanagari and Arabic the combining
+    marks carry meaning (vowel signs), so they stay.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    kept = []
+    for ch in decomposed:
+        if unicodedata.combining(ch) and kept and kept[-1] < "\u0250":
+            continue
+        kept.append(ch)
+    return unicodedata.normalize("NFC", " ".join("".join(kept).split()))
+
+
+def words(text: str) -> list[str]:
+    """The words of `normalise(text)`, apostrophes kept inside words ("what's")."""
+    return _WORD.findall(normalise(text))
+
+
+def squeeze(word: str) -> str:
+    """`word` with runs of three or more equal letters cut to one (shouted elongation)."""
+    return _LONG_RUN.sub(r"\1", word)

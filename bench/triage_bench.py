@@ -1,0 +1,105 @@
+"""Triage benchmark: likely_question precision/recall on the labelled chat lines, and the time
+of one duplicate-hint lookup against 10,000 open questions (target: median <= 5 ms).
+
+Run: python -m bench.triage_bench   (writes the "triage" block of BENCHMARKS.md)
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aggregator.model import Author, Question  # noqa: E402
+from aggregator.triage import QUESTION_THRESHOLD, DuplicateIndex, likely_question  # noqa: E402
+from bench._report import table, write_section  # noqa: E402
+from tests.triage_data import TUNED, labelled_lines, precision_recall  # noqa: E402
+
+OPEN_QUESTIONS = 10_000
+LOOKUPS = 300
+
+SUBJECTS = ("the funding strategy|small affiliates|the board election|the mobile app|"
+            "translation tools|the code of conduct|harassment reports|the annual plan|wiki search|"
+            "volunteer burnout|the data dumps|research grants|the movement charter|bots on small "
+            "wikis|the community wishlist|hiring in Africa|the endowment|chapter budgets|offline "
+            "reading|the Wikidata query service|accessibility|paid editing|the developer summit|"
+            "regional hubs|the legal team|machine translation|new editors|admin elections").split("|")
+TEMPLATES = ("How will {} affect {}?", "What is the plan for {} and {}?",
+             "Can you talk about {} in relation to {}", "When will {} be discussed with {}?",
+             "Why did {} change after {}?", "Is there any update on {} for {}?",
+             "what happens to {} if {} fails", "Who decides about {} and {}?",
+             "¿Cómo afecta {} a {}?", "Wie wirkt sich {} auf {} aus?")
+
+
+def chat_question(rng: random.Random) -> str:
+    return rng.choice(TEMPLATES).format(rng.choice(SUBJECTS), rng.choice(SUBJECTS))
+
+
+def classifier_rows() -> list[list[object]]:
+    lines = labelled_lines()
+    groups = [("English (tuned + held out)", [x for x in lines if x.lang == "en"]),
+              ("all languages", lines),
+              ("held out only", [x for x in lines if x.file not in TUNED])]
+    rows = []
+    for name, group in groups:
+        precision, recall = precision_recall(group)
+        rows.append([name, len(group), f"{precision:.3f}", f"{recall:.3f}"])
+    return rows
+
+
+def hint_timings() -> tuple[float, float, float, int]:
+    rng = random.Random(9)
+    index = DuplicateIndex()
+    author = Author(name="bench", id="bench")
+    start = time.perf_counter()
+    for qid in range(1, OPEN_QUESTIONS + 1):
+        index.track(Question(id=qid, source="youtube", external_id=str(qid), author=author,
+                             text=chat_question(rng), received_at="2024-01-01T00:00:00.000Z"))
+    build = time.perf_counter() - start
+    times, hinted = [], 0
+    for _ in range(LOOKUPS):
+        text = chat_question(rng)
+        start = time.perf_counter()
+        hints = index.hints(text)
+        times.append(time.perf_counter() - start)
+        hinted += bool(hints)
+    times.sort()
+    return (statistics.median(times) * 1000, times[int(len(times) * 0.95)] * 1000,
+            build, hinted)
+
+
+def main() -> None:
+    print(f"classifying {len(labelled_lines())} labelled lines ...", flush=True)
+    rows = classifier_rows()
+    print(table(["set", "lines", "precision", "recall"], rows))
+    start = time.perf_counter()
+    for line in labelled_lines():
+        likely_question(line.text)
+    per_line = (time.perf_counter() - start) / len(labelled_lines()) * 1e6
+    print(f"indexing {OPEN_QUESTIONS} open questions, then {LOOKUPS} lookups ...", flush=True)
+    median, p95, build, hinted = hint_timings()
+    ok = "meets" if median <= 5 else "MISSES"
+    body = "\n\n".join([
+        f"`likely_question` at the default threshold {QUESTION_THRESHOLD} on the labelled chat "
+        "lines in `tests/data/chat_lines_*.tsv` (targets: English precision >= 0.9 and recall "
+        ">= 0.85; overall >= 0.8 and >= 0.75). The same engineer wrote the lines and the rules, "
+        "so the tuned files flatter the rules; `chat_lines_holdout.tsv` was written after "
+        "tuning and its errors were not fixed (two later rule changes came from unit cases and "
+        "left its numbers unchanged).",
+        table(["set", "lines", "precision", "recall"], rows),
+        f"Scoring costs {per_line:.0f} µs per line.",
+        f"Duplicate hints for one new question against {OPEN_QUESTIONS:,} open ones "
+        f"({LOOKUPS} lookups; target median <= 5 ms, {ok} it):",
+        table(["median", "p95", "index build (10,000)", "lookups with a hint"],
+              [[f"{median:.2f} ms", f"{p95:.2f} ms", f"{build:.2f} s", f"{hinted}/{LOOKUPS}"]]),
+    ])
+    print(body)
+    write_section("triage", body)
+
+
+if __name__ == "__main__":
+    main()
