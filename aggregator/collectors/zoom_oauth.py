@@ -12,6 +12,7 @@ carry a token).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -63,7 +64,10 @@ class ZoomOAuth:
                  grant_type: str = "account_credentials", account_id: str = "",
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.token_url = token_url
-        self._authorization = aiohttp.encode_basic_auth(client_id, client_secret)
+        # RFC 7617 Basic credentials, built with the stdlib: aiohttp's BasicAuth is deprecated
+        # and its replacement exists only from aiohttp 3.14 (we support >= 3.9).
+        credentials = f"{client_id}:{client_secret}".encode()
+        self._authorization = "Basic " + base64.b64encode(credentials).decode("ascii")
         self.grant_type = grant_type
         self.account_id = account_id
         self._clock = clock
