@@ -219,3 +219,21 @@ def test_subscription_url_must_be_wss_except_on_loopback(url: str, ok: bool) -> 
 def test_tokens_are_redacted_from_urls() -> None:
     text = "failed: wss://ws.zoom.us/ws?subscriptionId=x&access_token=eyJhbGci.abc.def (x)"
     assert redact(text) == "failed: wss://ws.zoom.us/ws?subscriptionId=x&access_token=*** (x)"
+
+
+async def test_runtime_builds_the_websocket_collector_from_config(
+        cloud: FakeZoomCloud, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.runtime import Runtime
+
+    monkeypatch.setenv("TH_WS_ID", cloud.client_id)
+    monkeypatch.setenv("TH_WS_SECRET", cloud.client_secret)
+    config = parse_config(
+        f'[store]\npath = "{tmp_path / "t.db"}"\n[zoom]\nenabled = true\nmode = "websocket"\n'
+        f'client_id_env = "TH_WS_ID"\nclient_secret_env = "TH_WS_SECRET"\n'
+        f'account_id = "{cloud.account_id}"\ntoken_url = "{cloud.token_url}"\n'
+        f'subscription_url = "{cloud.subscription_url}"\n')
+    async with Runtime(config, serve=False) as rt:
+        await cloud.wait_live()
+        await _until(lambda: getattr(rt.health.get("zoom"), "state", "") == "live")
+        assert await cloud.send_event(chat_event("through the whole runtime")) == 1
+        await _until(lambda: len(zoom_ids(rt.queue)) == 1)

@@ -143,8 +143,10 @@ def chat_incoming(body: dict[str, Any]) -> Incoming:
     meta: dict[str, Any] = {
         "event": name,
         "kind": "webinar" if name.startswith("webinar.") else "meeting",
-        "meeting_id": clean_line(meeting_id, 64) if isinstance(meeting_id, (int, str)) else None,
-        "meeting_uuid": clean_line(obj.get("uuid"), MAX_ID) or None,
+        "meeting_id": (clean_line(meeting_id, 64) or None
+                       if isinstance(meeting_id, (int, str)) and not isinstance(meeting_id, bool)
+                       else None),
+        "meeting_uuid": clean_line(_text_field(obj, "uuid"), MAX_ID) or None,
     }
     for key in ("sender_type", "recipient_type", "recipient_name", "sender_session_id"):
         value = _text_field(chat, key)
