@@ -84,6 +84,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_zoom_import_qa(args: argparse.Namespace) -> int:
+    from .zoom_qa import QaImportError, run_import
+
+    config = _config(args)
+    kind, ident = ("webinar", args.webinar) if args.webinar else ("meeting", args.meeting)
+    try:
+        print(run_import(config, kind, ident))
+    except QaImportError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 def not_available(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         raise CliError(f"`townhall {name}` is not available yet", EXIT_USAGE)
@@ -136,10 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_check_config)
     add("youtube-login", "OAuth consent for YouTube; the token is saved to a file",
         not_available("youtube-login"))
-    p = add("zoom-import-qa", "import a finished webinar's Q&A report", not_available("zoom-import-qa"))
+    p = add("zoom-import-qa", "import a finished webinar's Q&A report", cmd_zoom_import_qa)
+    p.epilog = ("Zoom has no live event for its Q&A panel: after the call, this fetches "
+                "GET /report/webinars/ID/qa (or /report/meetings/ID/qa) with the [zoom] "
+                "Server-to-Server OAuth app and adds each question as source zoom_qa: answered "
+                "(answer in the note) where Zoom has an answer, new otherwise. Running it again "
+                "adds nothing twice. Stop `townhall run`/`serve` on the same database first.")
     group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--webinar", metavar="ID")
-    group.add_argument("--meeting", metavar="ID")
+    group.add_argument("--webinar", metavar="ID", help="the webinar id (or an instance UUID)")
+    group.add_argument("--meeting", metavar="ID", help="the meeting id (or an instance UUID)")
     return parser
 
 

@@ -13,4 +13,8 @@ from .base import Collector
 
 def build_collectors(config: Config, health: HealthRegistry) -> list[Collector]:
     collectors: list[Collector] = []
+    if config.zoom.enabled:
+        from .zoom import build_zoom_collector
+
+        collectors.append(build_zoom_collector(config, health))
     return collectors

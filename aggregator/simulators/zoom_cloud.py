@@ -1,0 +1,199 @@
+"""A local server playing Zoom's side of the websocket mode and the REST API.
+
+One aiohttp app on loopback serves what Townhall calls at Zoom:
+- `POST /oauth/token`: Server-to-Server OAuth (HTTP Basic client auth, `grant_type` in the
+  query, `account_id` for `account_credentials`), tokens with a configurable lifetime;
+- `GET /ws`: WebSocket event delivery with the frames of reference/zoom.md section 7
+  (`build_connection`, heartbeat acknowledgements, `message` frames whose `content` is a JSON
+  string), refusing unknown or expired tokens with `"success": false`;
+- `GET /v2/report/webinars/{id}/qa` and `/v2/report/meetings/{id}/qa`: the Q&A report
+  (section 6.2), Bearer token required.
+
+Tests drive it (`send_event`, `drop`, `revoke_tokens`); the demo can run it as Zoom.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+
+class FakeZoomCloud:
+    def __init__(self, client_id: str = "client-id", client_secret: str = "client-secret", *,
+                 account_id: str = "account-1", token_lifetime: float = 3600,
+                 ack_heartbeats: bool = True) -> None:
+        self.client_id, self.client_secret, self.account_id = client_id, client_secret, account_id
+        self.token_lifetime = token_lifetime
+        self.ack_heartbeats = ack_heartbeats
+        self.tokens: dict[str, float] = {}  # token -> monotonic expiry
+        self.token_requests = 0
+        self.connections = 0  # websocket upgrades, accepted or not
+        self.refused = 0  # connections refused for a bad token
+        self.heartbeats = 0
+        self.reports: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, id) -> report
+        self.report_requests = 0
+        self._live: dict[web.WebSocketResponse, web.Request] = {}
+        self._changed = asyncio.Event()
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/oauth/token", self._token)
+        app.router.add_get("/ws", self._ws)
+        app.router.add_get("/v2/report/{kind:webinars|meetings}/{id}/qa", self._report)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+        self.base_url = f"http://{host}:{bound}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        await self.drop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeZoomCloud:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/oauth/token"
+
+    @property
+    def subscription_url(self) -> str:
+        return f"{self.base_url.replace('http://', 'ws://')}/ws?subscriptionId=sub-1"
+
+    @property
+    def api_base_url(self) -> str:
+        return f"{self.base_url}/v2"
+
+    # --- controls for tests and the demo ----------------------------------------------------
+
+    @property
+    def live_connections(self) -> int:
+        return len(self._live)
+
+    async def wait_live(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until `count` authenticated connections are open."""
+        async with asyncio.timeout(timeout):
+            while len(self._live) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def send_event(self, body: dict[str, Any] | str, *, as_object: bool = False) -> int:
+        """Send an event to every connected client as a `message` frame; returns how many."""
+        content: Any = body if as_object or isinstance(body, str) else json.dumps(body)
+        frame = json.dumps({"module": "message", "content": content})
+        return await self.send_frame(frame)
+
+    async def send_frame(self, frame: str) -> int:
+        sent = 0
+        for ws in list(self._live):
+            if not ws.closed:
+                await ws.send_str(frame)
+                sent += 1
+        return sent
+
+    async def drop(self, abrupt: bool = True) -> None:
+        """End every connection: `abrupt` closes the TCP connection without a close frame."""
+        for ws, request in list(self._live.items()):
+            if abrupt and request.transport is not None:
+                request.transport.close()
+            else:
+                await ws.close(code=1011, message=b"going away")
+        self._live.clear()
+
+    def revoke_tokens(self) -> None:
+        self.tokens.clear()
+
+    # --- handlers ---------------------------------------------------------------------------
+
+    def _valid(self, token: str | None) -> bool:
+        expiry = self.tokens.get(token or "")
+        return expiry is not None and time.monotonic() < expiry
+
+    async def _token(self, request: web.Request) -> web.Response:
+        self.token_requests += 1
+        auth = request.headers.get("Authorization", "")
+        try:
+            basic = aiohttp.BasicAuth.decode(auth) if auth else None
+        except ValueError:
+            basic = None
+        if basic is None or (basic.login, basic.password) != (self.client_id, self.client_secret):
+            return web.json_response({"reason": "Invalid client_id or client_secret",
+                                      "error": "invalid_client"}, status=401)
+        grant = request.query.get("grant_type")
+        if grant not in ("account_credentials", "client_credentials"):
+            return web.json_response({"reason": "unsupported grant type",
+                                      "error": "unsupported_grant_type"}, status=400)
+        if grant == "account_credentials" and request.query.get("account_id") != self.account_id:
+            return web.json_response({"reason": "Invalid account_id",
+                                      "error": "invalid_request"}, status=400)
+        token = f"token-{next(self._ids)}"
+        self.tokens[token] = time.monotonic() + self.token_lifetime
+        return web.json_response({"access_token": token, "token_type": "bearer",
+                                  "expires_in": self.token_lifetime, "scope": "marketplace:read"})
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.connections += 1
+        if not self._valid(request.query.get("access_token")):
+            self.refused += 1
+            await ws.send_json({"module": "build_connection", "success": False,
+                                "content": "Invalid Token"})
+            await ws.close()
+            return ws
+        await ws.send_json({"module": "build_connection", "success": True,
+                            "content": "sessionId"})
+        self._live[ws] = request
+        self._changed.set()
+        try:
+            async for message in ws:
+                if message.type is not web.WSMsgType.TEXT:
+                    continue
+                try:
+                    frame = json.loads(message.data)
+                except ValueError:
+                    continue
+                if isinstance(frame, dict) and frame.get("module") == "heartbeat":
+                    self.heartbeats += 1
+                    if self.ack_heartbeats:
+                        await ws.send_json({"module": "heartbeat", "success": True})
+        finally:
+            self._live.pop(ws, None)
+            self._changed.set()
+        return ws
+
+    async def _report(self, request: web.Request) -> web.Response:
+        self.report_requests += 1
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or not self._valid(auth[len("Bearer "):]):
+            return web.json_response({"code": 124, "message": "Invalid access token."},
+                                     status=401)
+        kind = request.match_info["kind"].rstrip("s")
+        report = self.reports.get((kind, request.match_info["id"]))
+        if report is None:
+            return web.json_response({"code": 3001, "message": f"{kind.title()} does not exist: "
+                                      f"{request.match_info['id']}."}, status=404)
+        return web.json_response(report)

@@ -1,0 +1,89 @@
+"""Zoom event parsing and signing as pure functions: hostile bodies give BadEvent, nothing else."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator.collectors.zoom_events import (
+    BadEvent,
+    chat_incoming,
+    signature,
+    signature_valid,
+    timestamp_fresh,
+)
+from aggregator.simulators.zoom_sender import chat_event, encode
+
+SECRET = b"test_secret_token"
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12),
+                                                                     children, max_size=4),
+    max_leaves=20,
+)
+CHAT_KEYS = ["date_time", "sender_session_id", "sender_name", "sender_email", "sender_type",
+             "recipient_type", "recipient_session_id", "message_id", "message_content",
+             "file_ids", "breakout_room_uuid"]
+
+
+def test_signature_is_zooms_hmac_over_the_raw_bytes() -> None:
+    raw = encode(chat_event("emoji at the end 🔑"))
+    expected = "v0=" + hmac.new(SECRET, b"v0:1739923528:" + raw, hashlib.sha256).hexdigest()
+    assert signature(SECRET, "1739923528", raw) == expected
+    assert signature_valid(SECRET, "1739923528", raw, expected)
+    # the same event re-serialised by Python's json.dumps has other bytes and fails
+    assert not signature_valid(SECRET, "1739923528", json.dumps(json.loads(raw)).encode(),
+                               expected)
+    assert not signature_valid(SECRET, "1739923528", raw, expected.upper())
+    assert not signature_valid(SECRET, "", raw, expected)
+
+
+def test_timestamp_window() -> None:
+    assert timestamp_fresh("1000", 300, 1300) and timestamp_fresh("1300", 300, 1000)
+    assert not timestamp_fresh("999", 300, 1300)
+    assert not timestamp_fresh("-5", 300, 0) and not timestamp_fresh("1e3", 300, 1000)
+
+
+def test_lenient_fields() -> None:
+    body = chat_event("hi", recipient_type="everyone", file_ids=["f1"],
+                      breakout_room_uuid="room==", sender_context={"unknown": "shape"})
+    body["payload"]["object"]["chat_message"]["date_time"] = "not a date"
+    body["payload"]["object"]["id"] = "85746065432"  # a string in some events
+    incoming = chat_incoming(body)
+    assert incoming.flags == ("attachment",)
+    assert incoming.meta["breakout_room_uuid"] == "room=="
+    assert incoming.meta["meeting_id"] == "85746065432"
+    assert incoming.sent_at is not None  # fell back to event_ts
+    del body["payload"]["object"]["chat_message"]["recipient_type"]
+    body["payload"]["object"]["chat_message"]["recipient_session_id"] = "123"
+    assert "private" in chat_incoming(body).flags
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.dictionaries(st.sampled_from(CHAT_KEYS), json_values), json_values, json_values)
+def test_any_chat_message_shape_gives_an_incoming_or_bad_event(chat, object_id, event_ts) -> None:
+    body = {"event": "webinar.chat_message_sent", "event_ts": event_ts,
+            "payload": {"object": {"id": object_id, "uuid": object_id, "chat_message": chat}}}
+    try:
+        incoming = chat_incoming(body)
+    except BadEvent as exc:
+        assert str(exc)
+    else:
+        assert incoming.external_id and isinstance(incoming.text, str)
+        assert all(isinstance(v, str) and v for v in incoming.meta.values())
+        if isinstance(object_id, dict) or isinstance(object_id, bool):
+            assert "meeting_id" not in incoming.meta
+
+
+@settings(max_examples=80, deadline=None)
+@given(json_values)
+def test_any_json_body_gives_an_incoming_or_bad_event(body) -> None:
+    try:
+        chat_incoming(body)
+    except BadEvent:
+        pass
