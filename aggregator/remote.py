@@ -151,7 +151,8 @@ class RemoteClient:
                            user_agent_header="townhall")
         try:
             await ws.send(_encode({"type": "hello", "role": self.role, "token": self._token,
-                                   "name": self.actor, "since": self.last_seq or None}))
+                                   "name": self.actor, "since": self.last_seq or None}),
+                          text=True)
             async with asyncio.timeout(self._open_timeout):
                 frame = _decode(await ws.recv())
         except BaseException:
@@ -271,7 +272,7 @@ class RemoteClient:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[frame_id] = future
         try:
-            await ws.send(_encode({**frame, "id": frame_id}))
+            await ws.send(_encode({**frame, "id": frame_id}), text=True)
             async with asyncio.timeout(self._command_timeout):
                 return await future
         except ConnectionClosed:
