@@ -33,6 +33,7 @@ window.Townhall = (function () {
     let delay = 500;
     let pendingSnapshot = null;
     let counter = 0;
+    let refusal = null;   // the server's reason when it refused the hello (e.g. a wrong token)
 
     function open() {
       socket = new WebSocket(wsUrl());
@@ -44,6 +45,7 @@ window.Townhall = (function () {
         try { frame = JSON.parse(event.data); } catch (e) { return; }
         if (frame.type === "welcome") {
           delay = 500;
+          refusal = null;
           onStatus("", true);
         } else if (frame.type === "snapshot") {
           pendingSnapshot = pendingSnapshot || [];
@@ -60,13 +62,16 @@ window.Townhall = (function () {
           if (!old || old.version <= q.version) questions.set(q.id, q);
           if (pendingSnapshot === null) onUpdate(questions);
         } else if (frame.type === "error") {
+          if (frame.id === undefined) refusal = String(frame.message || frame.code);
           onStatus(String(frame.message || frame.code), false);
         }
       };
       socket.onclose = function () {
         socket = null;
         pendingSnapshot = null;
-        onStatus("connection lost; reconnecting", false);
+        if (refusal !== null) delay = 15000;   // a wrong token will not fix itself quickly
+        onStatus(refusal !== null ? "refused: " + refusal + " (retrying)"
+                                  : "connection lost; reconnecting", false);
         const wait = delay / 2 + Math.random() * delay / 2;   // full jitter on the upper half
         delay = Math.min(delay * 2, 15000);
         window.setTimeout(open, wait);
