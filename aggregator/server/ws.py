@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -31,7 +32,7 @@ from ..health import HealthRegistry
 from ..queue import Change, QuestionQueue, Snapshot
 from ..sanitize import clean_line
 from .app import CONFIG, HEALTH, QUEUE
-from .auth import ROLES, Tokens
+from .auth import ROLES, Tokens, is_loopback
 from .roles import present, tombstone, visible
 
 log = logging.getLogger("townhall.ws")
@@ -91,7 +92,31 @@ async def _send(ws: web.WebSocketResponse, data: bytes) -> None:
     await ws.send_frame(data, WSMsgType.TEXT)
 
 
-async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
+def _cross_site(request: web.Request, tokens: Tokens) -> str | None:
+    """Why this upgrade must be refused, or None.
+
+    Browsers let any web page open a websocket to 127.0.0.1, so a page the moderator happens
+    to visit could drive an open loopback server. Browsers always send `Origin`: it must be
+    this server itself (our /host and /overlay pages). Tools (`townhall connect`) send none.
+    On loopback the Host header must name loopback too, which defeats DNS rebinding.
+    """
+    host_name = (request.url.host or "").strip("[]")
+    if tokens.loopback and not is_loopback(host_name):
+        return f"Host {host_name!r} is not this loopback server"
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() != request.host.lower():
+        return "a page from another origin may not open this websocket"
+    return None
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    why = _cross_site(request, request.app[TOKENS])
+    if why is not None:
+        log.warning("refused websocket upgrade from %s: %s", request.remote, why)
+        raise web.HTTPForbidden(text=why)
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=MAX_CLIENT_FRAME, compress=False)
     await ws.prepare(request)
     sessions = request.app[SESSIONS]

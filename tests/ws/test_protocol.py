@@ -87,6 +87,41 @@ async def test_bad_frames_after_hello_get_errors_and_the_session_survives(
     await ws.close()
 
 
+@pytest.mark.parametrize("headers", [{"Origin": "http://evil.example"},
+                                     {"Origin": "null"}])
+async def test_cross_site_pages_are_refused(server: Server, headers) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(server.url, proxy=None, origin=headers["Origin"])
+    assert refused.value.response.status_code == 403
+
+
+def test_a_rebound_host_name_is_refused_on_loopback() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from aggregator.server.auth import Tokens
+    from aggregator.server.ws import _cross_site
+
+    open_loopback = Tokens({}, loopback=True)
+    rebound = make_mocked_request("GET", "/ws", headers={"Host": "evil.example:8765",
+                                                         "Origin": "http://evil.example:8765"})
+    assert "not this loopback server" in (_cross_site(rebound, open_loopback) or "")
+    local = make_mocked_request("GET", "/ws", headers={"Host": "localhost:8765"})
+    assert _cross_site(local, open_loopback) is None
+    public = Tokens({"moderator": "t"}, loopback=False)
+    named = make_mocked_request("GET", "/ws", headers={"Host": "townhall.example.org"})
+    assert _cross_site(named, public) is None
+
+
+async def test_same_origin_pages_are_allowed(server: Server, tokens) -> None:
+    ws, welcome = await hello(server.url, "overlay", tokens["overlay"],
+                              origin=f"http://127.0.0.1:{server.port}")
+    assert welcome["type"] == "welcome"
+    await ws.close()
+
+
 # --- roles ----------------------------------------------------------------------------------
 
 async def _seed_roles(server: Server) -> None:
