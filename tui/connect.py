@@ -12,6 +12,7 @@ import asyncio
 import sys
 
 from textual.app import App
+from websockets.exceptions import InvalidHandshake
 
 from aggregator.remote import RemoteClient, RemoteRefused
 
@@ -22,7 +23,7 @@ async def _run(client: RemoteClient, build: object) -> int:
     except RemoteRefused as exc:
         print(f"townhall: {exc}", file=sys.stderr)
         return 1
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, InvalidHandshake) as exc:
         print(f"townhall: cannot reach {client.url}: {exc or type(exc).__name__}",
               file=sys.stderr)
         return 1

@@ -90,6 +90,20 @@ def test_connect_and_host_explain_bad_urls_and_unreachable_servers() -> None:
     assert proc.returncode == 1 and "cannot reach ws://127.0.0.1" in proc.stderr
 
 
+async def test_host_against_something_that_is_not_townhall(tmp_path: Path, tokens) -> None:
+    import asyncio
+
+    config = parse_config(config_text(tmp_path / "t.db"))
+    async with Runtime(config, collectors=[], port=0) as runtime:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "aggregator", "host",
+            f"ws://127.0.0.1:{runtime.bound_port}/healthz",
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1 and b"cannot reach" in err and b"Traceback" not in err
+
+
 async def test_host_with_a_wrong_token_says_so(tmp_path: Path, tokens) -> None:
     import asyncio
 
