@@ -96,6 +96,67 @@ def cmd_zoom_import_qa(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from . import serve
+
+    return serve.run(_config(args))
+
+
+def _load_tui(name: str):  # noqa: ANN202
+    # aggregator/ never imports tui/ (import-linter contract): the TUI is loaded by name here
+    import importlib
+
+    return importlib.import_module(name)
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from .remote import websocket_url
+
+    try:
+        url = websocket_url(args.url)
+    except ValueError as exc:
+        raise CliError(f"URL: {exc}", EXIT_USAGE) from None
+    token = args.token or os.environ.get("TOWNHALL_MODERATOR_TOKEN") or None
+    _warn_plain_text_token(url, token)
+    name = args.name or getpass.getuser()
+    return _load_tui("tui.connect").run_connect(url, token, name)
+
+
+def cmd_host(args: argparse.Namespace) -> int:
+    import os
+
+    from .remote import websocket_url
+
+    config = _config(args)
+    server = config.server
+    if args.url:
+        try:
+            url = websocket_url(args.url)
+        except ValueError as exc:
+            raise CliError(f"URL: {exc}", EXIT_USAGE) from None
+    else:  # the local server of this config
+        host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
+        url = websocket_url(f"{host if ':' not in host else f'[{host}]'}:{server.port}")
+    token = (args.token or config.secret(server.host_token_env)
+             or os.environ.get("TOWNHALL_HOST_TOKEN") or None)
+    _warn_plain_text_token(url, token)
+    return _load_tui("tui.connect").run_host(url, token, args.name, args.show_askers)
+
+
+def _warn_plain_text_token(url: str, token: str | None) -> None:
+    from urllib.parse import urlsplit
+
+    from .server.auth import is_loopback
+
+    parts = urlsplit(url)
+    if token and parts.scheme == "ws" and not is_loopback(parts.hostname or ""):
+        print("townhall: warning: ws:// sends the token unencrypted; put the server behind "
+              "TLS (wss://) when it is reached over a network", file=sys.stderr)
+
+
 def not_available(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         raise CliError(f"`townhall {name}` is not available yet", EXIT_USAGE)
@@ -122,17 +183,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("run", "store, server, collectors and the moderator TUI in one process",
         not_available("run"))
-    add("serve", "store, server and collectors without a TUI (a shared machine)",
-        not_available("serve"))
-    p = add("connect", "the moderator TUI against a remote Townhall server",
-            not_available("connect"), config=False)
+    add("serve", "store, server and collectors without a TUI (a shared machine); remote "
+        "moderators, the host and the overlay connect to it", cmd_serve)
+    p = add("connect", "the moderator TUI against a remote Townhall server", cmd_connect,
+            config=False)
     p.add_argument("url", metavar="URL", help="e.g. ws://host:8765/ws")
     p.add_argument("--token", help="the moderator token (default: $TOWNHALL_MODERATOR_TOKEN)")
     p.add_argument("--name", help="your name, recorded in the audit log")
-    p = add("host", "the host's reading view in the terminal", not_available("host"),
-            config=False)
-    p.add_argument("url", metavar="URL", nargs="?", help="default: the local server")
-    p.add_argument("--token", help="the host token (default: $TOWNHALL_HOST_TOKEN)")
+    p = add("host", "the host's reading view in the terminal (n or space: next question)",
+            cmd_host)
+    p.add_argument("url", metavar="URL", nargs="?",
+                   help="e.g. ws://host:8765/ws (default: the server of this config, "
+                        "[server] host and port)")
+    p.add_argument("--token", help="the host token (default: the variable [server] "
+                                   "host_token_env names, $TOWNHALL_HOST_TOKEN)")
+    p.add_argument("--name", default="host", help="recorded in the audit log (default: host)")
+    p.add_argument("--show-askers", action="store_true",
+                   help="list everyone who asked the live question (merged duplicates)")
     p = add("export", "write the questions as json, csv, markdown, wikitext or a follow-up list",
             cmd_export)
     p.add_argument("--format", required=True, choices=FORMATS)

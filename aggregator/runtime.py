@@ -23,6 +23,7 @@ from .config import Config
 from .health import HealthRegistry
 from .queue import QuestionQueue
 from .server.app import create_app
+from .server.auth import check_bind
 from .store import Store
 from .triage import Rules
 
@@ -76,6 +77,7 @@ class Runtime:
         return self
 
     async def _start_server(self) -> None:
+        check_bind(self.config)  # a non-loopback address without tokens: refuse (ConfigError)
         routes = [r for c in self.collectors for r in getattr(c, "routes", lambda: [])()]
         self.app = create_app(self.queue, self.config, self.health, routes)
         self._runner = web.AppRunner(self.app, access_log=None)

@@ -40,5 +40,8 @@ def create_app(queue: QuestionQueue, config: Config, health: HealthRegistry,
     app[CONFIG] = config
     app[HEALTH] = health
     app.router.add_get("/healthz", healthz)
+    from . import pages, ws  # they import the AppKeys above
+    ws.install(app)
+    pages.install(app)
     app.add_routes(list(routes))
     return app

@@ -1,0 +1,58 @@
+"""`townhall serve`: store, queue, server and collectors without a TUI (a shared machine).
+
+Remote moderators use `townhall connect`, the host `townhall host` or the /host page, the
+stream the /overlay page. Runs until SIGINT or SIGTERM, then shuts down in order (Runtime).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from .config import Config
+from .runtime import Runtime
+from .server.auth import Tokens, check_bind
+
+
+def banner(config: Config, port: int) -> str:
+    server = config.server
+    host = server.host if ":" not in server.host else f"[{server.host}]"
+    base = f"http://{host}:{port}"
+    tokens = Tokens.from_config(config)
+    lines = [f"Townhall is serving {config.meeting.title!r} at {base}",
+             f"  moderators: townhall connect ws://{host}:{port}/ws --name YOUR_NAME",
+             f"  host:       townhall host ws://{host}:{port}/ws   or   {base}/host#token=...",
+             f"  overlay:    {base}/overlay#token=...  (an OBS browser source)"]
+    for role, env in (("moderator", server.moderator_token_env),
+                      ("host", server.host_token_env), ("overlay", server.overlay_token_env)):
+        state = (f"token from ${env}" if tokens.configured(role)
+                 else "open (no token set; loopback only)" if tokens.loopback
+                 else f"closed until ${env} is set")
+        lines.append(f"  {role} role: {state}")
+    lines.append("Stop with Ctrl+C.")
+    return "\n".join(lines)
+
+
+async def serve(config: Config) -> int:
+    check_bind(config)
+    async with Runtime(config) as runtime:
+        if runtime.bound_port is None:
+            state = runtime.health.get("server")
+            print(f"townhall: {state.reason if state else 'the server did not start'}",
+                  file=sys.stderr)
+            return 1
+        print(banner(config, runtime.bound_port), file=sys.stderr, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        print("townhall: shutting down", file=sys.stderr, flush=True)
+    return 0
+
+
+def run(config: Config) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    return asyncio.run(serve(config))

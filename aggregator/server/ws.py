@@ -1,0 +1,312 @@
+"""The websocket protocol of design.md section 7, server side (`GET /ws`).
+
+One `Session` per connection: the hello is checked (token in constant time, role), then a
+pump task streams the role's view of the queue (snapshot in chunks, then `changed` frames, in
+seq order, only after commit) while the reader loop handles commands one at a time, so a
+moderator's commands are applied in the order they were sent (which `undo` relies on).
+
+Decisions where the design is silent:
+- `since` > 0 resumes a moderator from that seq (changes only, no snapshot); 0 or absent asks
+  for a snapshot. Host and overlay always get a fresh snapshot: their view is small, and the
+  server cannot know which questions a reconnecting page last saw.
+- A wrong token, an unknown role or a malformed hello gets an `error` frame (code
+  `forbidden` or `invalid`) and the connection is closed with 1008. The token is never logged.
+- Moderators may also ask `{"type":"history","id":..,"question":N}` and get
+  `{"type":"history","id":..,"entries":[...]}` (the TUI's detail pane needs the audit trail).
+- Snapshot frames carry `"done": true` on the last chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from ..commands import ROLE_OPS, Command, CommandError
+from ..health import HealthRegistry
+from ..queue import Change, QuestionQueue, Snapshot
+from ..sanitize import clean_line
+from .app import CONFIG, HEALTH, QUEUE
+from .auth import ROLES, Tokens, is_loopback
+from .roles import present, tombstone, visible
+
+log = logging.getLogger("townhall.ws")
+
+HELLO_TIMEOUT = 10.0
+#: frames from clients are small (commands); anything larger is refused by aiohttp
+MAX_CLIENT_FRAME = 64 * 1024
+#: a snapshot frame holds questions up to about this many bytes of JSON
+SNAPSHOT_CHUNK_BYTES = 256 * 1024
+#: at most one health frame per this many seconds (counts change on every arrival)
+HEALTH_INTERVAL = 1.0
+
+TOKENS = web.AppKey("ws_tokens", Tokens)
+SESSIONS = web.AppKey("ws_sessions", set)
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+class Hello(msgspec.Struct):
+    type: str
+    role: str = "moderator"
+    token: str | None = None
+    name: str = ""
+    since: int | None = None
+
+
+class CommandFrame(msgspec.Struct):
+    type: str
+    id: str
+    op: str
+    question: int | None = None
+    args: dict[str, Any] = {}
+    if_version: int | None = None
+
+
+class HistoryFrame(msgspec.Struct):
+    type: str
+    id: str
+    question: int
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def error_frame(code: str, message: str, frame_id: str | None = None) -> bytes:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if frame_id is not None:
+        frame["id"] = frame_id
+    return _encode(frame)
+
+
+async def _send(ws: web.WebSocketResponse, data: bytes) -> None:
+    await ws.send_frame(data, WSMsgType.TEXT)
+
+
+def _cross_site(request: web.Request, tokens: Tokens) -> str | None:
+    """Why this upgrade must be refused, or None.
+
+    Browsers let any web page open a websocket to 127.0.0.1, so a page the moderator happens
+    to visit could drive an open loopback server. Browsers always send `Origin`: it must be
+    this server itself (our /host and /overlay pages). Tools (`townhall connect`) send none.
+    On loopback the Host header must name loopback too, which defeats DNS rebinding.
+    """
+    host_name = (request.url.host or "").strip("[]")
+    if tokens.loopback and not is_loopback(host_name):
+        return f"Host {host_name!r} is not this loopback server"
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() != request.host.lower():
+        return "a page from another origin may not open this websocket"
+    return None
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    why = _cross_site(request, request.app[TOKENS])
+    if why is not None:
+        log.warning("refused websocket upgrade from %s: %s", request.remote, why)
+        raise web.HTTPForbidden(text=why)
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=MAX_CLIENT_FRAME, compress=False)
+    await ws.prepare(request)
+    sessions = request.app[SESSIONS]
+    sessions.add(ws)
+    peer = request.remote or "?"
+    try:
+        try:
+            hello = await _read_hello(ws, request.app[TOKENS])
+        except ProtocolError as exc:
+            log.warning("refused websocket client %s: %s", peer, exc.message)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await _send(ws, error_frame(exc.code, exc.message))
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"refused")
+            return ws
+        session = Session(ws, request.app[QUEUE], request.app[HEALTH], hello)
+        log.info("websocket %s connected as %s (%s)", peer, session.actor, session.role)
+        await session.run(request.app[CONFIG].meeting.title)
+        log.info("websocket %s (%s) disconnected", peer, session.actor)
+    finally:
+        sessions.discard(ws)
+    return ws
+
+
+async def _read_hello(ws: web.WebSocketResponse, tokens: Tokens) -> Hello:
+    try:
+        async with asyncio.timeout(HELLO_TIMEOUT):
+            msg = await ws.receive()
+    except TimeoutError:
+        raise ProtocolError("invalid", f"no hello within {HELLO_TIMEOUT:.0f} s") from None
+    if msg.type is not WSMsgType.TEXT:
+        raise ProtocolError("invalid", "the first frame must be a JSON hello")
+    try:
+        hello = msgspec.json.decode(msg.data, type=Hello)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError("invalid", f"bad hello: {exc}") from None
+    if hello.type != "hello":
+        raise ProtocolError("invalid", "the first frame must be {\"type\": \"hello\", ...}")
+    if hello.role not in ROLES:
+        raise ProtocolError("invalid", f"unknown role; use one of {', '.join(ROLES)}")
+    if not tokens.allows(hello.role, hello.token):
+        raise ProtocolError("forbidden", f"wrong or missing token for role {hello.role}")
+    return hello
+
+
+class Session:
+    """One authenticated connection."""
+
+    def __init__(self, ws: web.WebSocketResponse, queue: QuestionQueue, health: HealthRegistry,
+                 hello: Hello) -> None:
+        self.ws = ws
+        self.queue = queue
+        self.health = health
+        self.role = hello.role
+        self.actor = clean_line(hello.name, 100) or hello.role
+        resume = self.role == "moderator" and hello.since and 0 < hello.since <= queue.seq
+        self.since = hello.since if resume else None
+        self.shown: set[int] = set()  # ids this page can see (host and overlay only)
+
+    async def run(self, meeting_title: str) -> None:
+        await _send(self.ws, _encode({"type": "welcome", "seq": self.queue.seq, "role": self.role,
+                                      "name": self.actor, "resumed": self.since is not None,
+                                      "meeting": meeting_title}))
+        subscription = self.queue.subscribe(self.since)
+        tasks = [asyncio.create_task(self._pump(subscription))]
+        if self.role == "moderator":
+            tasks.append(asyncio.create_task(self._pump_health()))
+        try:
+            async for msg in self.ws:
+                if msg.type is not WSMsgType.TEXT:
+                    await _send(self.ws, error_frame("invalid", "frames must be JSON text"))
+                    continue
+                await self._handle(msg.data)
+        finally:
+            subscription.close()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    # --- server -> client ---------------------------------------------------------------
+
+    async def _pump(self, subscription: Any) -> None:
+        try:
+            async for event in subscription:
+                if isinstance(event, Snapshot):
+                    await self._send_snapshot(event)
+                else:
+                    frame = self._changed(event)
+                    if frame is not None:
+                        await _send(self.ws, frame)
+        except (ConnectionError, RuntimeError):
+            return  # the client went away; the reader loop ends the session
+
+    async def _send_snapshot(self, snapshot: Snapshot) -> None:
+        questions = [q for q in snapshot.questions if visible(self.role, q)]
+        if self.role != "moderator":
+            self.shown = {q.id for q in questions}
+        head = b'{"type":"snapshot","seq":%d,"done":' % snapshot.seq
+        chunk: list[bytes] = []
+        size = 0
+        for question in questions:
+            encoded = _encode(present(self.role, question))
+            chunk.append(encoded)
+            size += len(encoded)
+            if size >= SNAPSHOT_CHUNK_BYTES:
+                await _send(self.ws, head + b'false,"questions":[' + b",".join(chunk) + b"]}")
+                chunk, size = [], 0
+        await _send(self.ws, head + b'true,"questions":[' + b",".join(chunk) + b"]}")
+
+    def _changed(self, change: Change) -> bytes | None:
+        question = change.question
+        if visible(self.role, question):
+            if self.role != "moderator":
+                self.shown.add(question.id)
+            body = present(self.role, question)
+        elif question.id in self.shown:
+            self.shown.discard(question.id)
+            body = tombstone(question)
+        else:
+            return None
+        return _encode({"type": "changed", "seq": change.seq, "question": body})
+
+    async def _pump_health(self) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            while True:
+                sent = self.health.version
+                await _send(self.ws, _encode({"type": "health",
+                                              "collectors": self.health.as_dicts()}))
+                await asyncio.sleep(HEALTH_INTERVAL)
+                if self.health.version == sent:
+                    await self.health.changed()
+
+    # --- client -> server ---------------------------------------------------------------
+
+    async def _handle(self, raw: str) -> None:
+        try:
+            data = _decode(raw)
+        except msgspec.DecodeError:
+            await _send(self.ws, error_frame("invalid", "frames must be JSON objects"))
+            return
+        if not isinstance(data, dict):
+            await _send(self.ws, error_frame("invalid", "frames must be JSON objects"))
+            return
+        frame_id = data.get("id") if isinstance(data.get("id"), str) else None
+        kind = data.get("type")
+        try:
+            if kind == "command":
+                await self._command(msgspec.convert(data, CommandFrame))
+            elif kind == "history":
+                await self._history(msgspec.convert(data, HistoryFrame))
+            else:
+                raise CommandError("invalid", "unknown frame type; send command or history")
+        except msgspec.ValidationError as exc:
+            await _send(self.ws, error_frame("invalid", f"bad {kind} frame: {exc}", frame_id))
+        except CommandError as exc:
+            await _send(self.ws, error_frame(exc.code, exc.message, frame_id))
+
+    async def _command(self, frame: CommandFrame) -> None:
+        if frame.op not in ROLE_OPS.get(self.role, frozenset()):
+            raise CommandError("forbidden", f"a {self.role} may not '{frame.op}'")
+        command = Command(op=frame.op, question=frame.question, args=frame.args,
+                          if_version=frame.if_version)
+        try:
+            await self.queue.apply(command, self.actor)
+        except CommandError:
+            raise
+        except Exception as exc:  # a bad argument type, a failed write: answer, stay up
+            log.exception("command %s from %s failed", frame.op, self.actor)
+            raise CommandError("invalid", f"'{frame.op}' failed: {type(exc).__name__}") from None
+        await _send(self.ws, _encode({"type": "ack", "id": frame.id}))
+
+    async def _history(self, frame: HistoryFrame) -> None:
+        if self.role != "moderator":
+            raise CommandError("forbidden", f"a {self.role} may not read the history")
+        if self.queue.get(frame.question) is None:
+            raise CommandError("not_found", f"there is no question #{frame.question}")
+        entries = self.queue.history(frame.question)
+        await _send(self.ws, _encode({"type": "history", "id": frame.id, "entries": entries}))
+
+
+async def _close_all(app: web.Application) -> None:
+    for ws in list(app[SESSIONS]):
+        with contextlib.suppress(Exception):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+
+def install(app: web.Application) -> None:
+    """Mount `/ws` on `app` (called by create_app)."""
+    app[TOKENS] = Tokens.from_config(app[CONFIG])
+    app[SESSIONS] = set()
+    app.on_shutdown.append(_close_all)
+    app.router.add_get("/ws", websocket_handler)
