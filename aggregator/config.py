@@ -282,6 +282,12 @@ def _check_values(config: Config) -> None:
             fail("[meeting] starts_at", "not an ISO-8601 time", 'e.g. "2022-11-10T14:00:00Z"')
     if config.youtube.daily_quota_units <= 0:
         fail("[youtube] daily_quota_units", "must be positive", "10000 is Google's default")
+    if config.youtube.enabled and config.youtube.video:
+        from .collectors.youtube_parse import parse_video_id
+
+        if parse_video_id(config.youtube.video) is None:
+            fail("[youtube] video", f"{config.youtube.video!r} is not a YouTube video",
+                 'a watch, youtu.be or /live/ URL, or the 11-character id')
     if not 0 < config.email.port < 65536:
         fail("[email] port", f"{config.email.port} is not a TCP port", "993 for tls, 143 otherwise")
     if config.email.since:

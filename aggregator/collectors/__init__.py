@@ -13,4 +13,8 @@ from .base import Collector
 
 def build_collectors(config: Config, health: HealthRegistry) -> list[Collector]:
     collectors: list[Collector] = []
+    if config.youtube.enabled:
+        from .youtube import YouTubeCollector
+
+        collectors.append(YouTubeCollector(config, health))
     return collectors
