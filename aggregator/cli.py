@@ -91,7 +91,7 @@ def cmd_youtube_login(args: argparse.Namespace) -> int:
     try:
         print(login(config, open_browser=not args.no_browser, port=args.port,
                     timeout_seconds=args.timeout))
-    except TokenError as exc:
+    except (TokenError, ConnectionError) as exc:
         raise CliError(str(exc)) from None
     return 0
 

@@ -36,8 +36,13 @@ def load_credentials(path: str | Path) -> Any:
     if not path.is_file():
         raise TokenError(f"no YouTube token file at {path}: run `townhall youtube-login`")
     try:
-        creds = Credentials.from_authorized_user_info(json.loads(path.read_text()), SCOPES)
-    except (ValueError, OSError) as exc:
+        info = json.loads(path.read_text())
+        creds = Credentials.from_authorized_user_info(info, SCOPES)
+        token_uri = info.get("token_uri")
+        if isinstance(token_uri, str) and token_uri != creds.token_uri \
+                and _is_loopback(token_uri):
+            creds = creds.with_token_uri(token_uri)
+    except (ValueError, OSError, AttributeError) as exc:
         raise TokenError(f"the YouTube token file {path} is unreadable "
                          f"({clean_line(str(exc), 150)}): run `townhall youtube-login` again"
                          ) from None
@@ -57,10 +62,23 @@ def refresh(creds: Any, path: str | Path) -> None:
         creds.refresh(Request())
     except RefreshError as exc:
         raise TokenError(revoked_message(path, exc)) from None
-    except TransportError as exc:
-        raise TokenError(f"could not reach Google to refresh the YouTube token "
+    except TransportError as exc:  # transient: the caller retries later
+        raise ConnectionError(f"could not reach Google to refresh the YouTube token "
                          f"({clean_line(str(exc), 150)}); check the network and retry") from None
     save_credentials(creds, path)
+
+
+def _is_loopback(url: str) -> bool:
+    """google-auth always sends refreshes to Google's endpoint, whatever the file says (a
+    crafted token file must not send the refresh token elsewhere). We make one exception: a
+    token endpoint on this machine, which is how the tests and `townhall demo` run OAuth
+    against the local fake (aggregator/simulators/youtube_api.py)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+    except ValueError:
+        return False
 
 
 def revoked_message(path: str | Path, exc: Exception) -> str:
