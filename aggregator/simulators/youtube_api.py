@@ -188,7 +188,7 @@ class FakeYouTubeAPI:
 
     def say_many(self, chat_id: str, texts: list[str], *, channel: str = "UCviewer",
                  name: str = "Viewer") -> list[str]:
-        """Many text messages at once, under one lock (load generators)."""
+        """Many text messages from a few dozen viewers (load generators, the demo)."""
         return [self.say(chat_id, text, channel=f"{channel}{i % 97}", name=name)
                 for i, text in enumerate(texts)]
 
