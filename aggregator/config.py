@@ -354,7 +354,10 @@ def section_report(config: Config) -> list[tuple[str, str, list[str]]]:
     if not yt.video and not yt.live_chat_id and not yt.oauth_token_file:
         yt_problems.append("[youtube] video or live_chat_id is empty")
     if yt.oauth_token_file:
-        if not Path(yt.oauth_token_file).expanduser().is_file():
+        token = Path(yt.oauth_token_file).expanduser()
+        if not token.is_absolute() and config.source:  # as youtube_login.config_relative
+            token = Path(config.source).resolve().parent / token
+        if not token.is_file():
             yt_problems.append(
                 f"[youtube] oauth_token_file {yt.oauth_token_file} does not exist "
                 "(run `townhall youtube-login`)"
