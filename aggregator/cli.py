@@ -157,6 +157,18 @@ def _warn_plain_text_token(url: str, token: str | None) -> None:
               "TLS (wss://) when it is reached over a network", file=sys.stderr)
 
 
+def cmd_youtube_login(args: argparse.Namespace) -> int:
+    from .youtube_login import TokenError, login
+
+    config = _config(args)
+    try:
+        print(login(config, open_browser=not args.no_browser, port=args.port,
+                    timeout_seconds=args.timeout))
+    except (TokenError, ConnectionError) as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 def not_available(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         raise CliError(f"`townhall {name}` is not available yet", EXIT_USAGE)
@@ -213,8 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
         not_available("demo"), config=False)
     add("check-config", "validate the config and say what each source is missing",
         cmd_check_config)
-    add("youtube-login", "OAuth consent for YouTube; the token is saved to a file",
-        not_available("youtube-login"))
+    p = add("youtube-login", "OAuth consent for YouTube; the token is saved to a file",
+            cmd_youtube_login)
+    p.epilog = ("Needs [youtube] client_secrets_file (an OAuth client of type Desktop app) and "
+                "[youtube] oauth_token_file (written owner-only). A valid token is refreshed "
+                "instead of asking again. Only needed to find your own active broadcast without "
+                "naming the video, or for chats an API key cannot read.")
+    p.add_argument("--no-browser", action="store_true",
+                   help="print the consent URL instead of opening a browser")
+    p.add_argument("--port", type=int, default=0,
+                   help="local port for Google's redirect (default: any free port)")
+    p.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
+                   help="give up waiting for consent after this long (default 300)")
     p = add("zoom-import-qa", "import a finished webinar's Q&A report", cmd_zoom_import_qa)
     p.epilog = ("Zoom has no live event for its Q&A panel: after the call, this fetches "
                 "GET /report/webinars/ID/qa (or /report/meetings/ID/qa) with the [zoom] "

@@ -282,6 +282,12 @@ def _check_values(config: Config) -> None:
             fail("[meeting] starts_at", "not an ISO-8601 time", 'e.g. "2022-11-10T14:00:00Z"')
     if config.youtube.daily_quota_units <= 0:
         fail("[youtube] daily_quota_units", "must be positive", "10000 is Google's default")
+    if config.youtube.enabled and config.youtube.video:
+        from .collectors.youtube_parse import parse_video_id
+
+        if parse_video_id(config.youtube.video) is None:
+            fail("[youtube] video", f"{config.youtube.video!r} is not a YouTube video",
+                 'a watch, youtu.be or /live/ URL, or the 11-character id')
     if not 0 < config.email.port < 65536:
         fail("[email] port", f"{config.email.port} is not a TCP port", "993 for tls, 143 otherwise")
     if config.email.since:
@@ -356,7 +362,10 @@ def section_report(config: Config) -> list[tuple[str, str, list[str]]]:
     if not yt.video and not yt.live_chat_id and not yt.oauth_token_file:
         yt_problems.append("[youtube] video or live_chat_id is empty")
     if yt.oauth_token_file:
-        if not Path(yt.oauth_token_file).expanduser().is_file():
+        token = Path(yt.oauth_token_file).expanduser()
+        if not token.is_absolute() and config.source:  # as youtube_login.config_relative
+            token = Path(config.source).resolve().parent / token
+        if not token.is_file():
             yt_problems.append(
                 f"[youtube] oauth_token_file {yt.oauth_token_file} does not exist "
                 "(run `townhall youtube-login`)"

@@ -120,6 +120,11 @@ class QuestionQueue:
     def get(self, question_id: int) -> Question | None:
         return self._questions.get(question_id)
 
+    def find(self, source: str, external_id: str) -> Question | None:
+        """The question stored for a source's message id (a collector applying a deletion)."""
+        qid = self._by_key.get((source, external_id))
+        return self._questions.get(qid) if qid is not None else None
+
     def all(self) -> list[Question]:
         return list(self._questions.values())
 

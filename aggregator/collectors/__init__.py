@@ -17,4 +17,8 @@ def build_collectors(config: Config, health: HealthRegistry) -> list[Collector]:
         from .zoom import build_zoom_collector
 
         collectors.append(build_zoom_collector(config, health))
+    if config.youtube.enabled:
+        from .youtube import YouTubeCollector
+
+        collectors.append(YouTubeCollector(config, health))
     return collectors
