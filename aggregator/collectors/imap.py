@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import ssl
 import threading
@@ -228,7 +229,8 @@ class ImapCollector:
                         raise Stopping() from None
 
         def report(state: str, reason: str, **detail: Any) -> None:
-            loop.call_soon_threadsafe(self.health.set, self.name, state, reason, **detail)
+            loop.call_soon_threadsafe(
+                functools.partial(self.health.set, self.name, state, reason, **detail))
 
         worker = ImapWorker(settings, self.rules, sink.checkpoint(settings.checkpoint_name),
                             lambda: resolve_login(settings, self.secret), deliver, report)

@@ -36,19 +36,22 @@ class PymapServer:
         self.port = port or free_port()
         self.cert, self.key = cert, key
         self.process: subprocess.Popen[bytes] | None = None
-        self._write_users()
+        self.base.mkdir(parents=True, exist_ok=True)
+        self.add_user(user, password)
 
     @property
     def maildir(self) -> Path:
-        return self.base / "Maildir"
+        return self.base / self.user
 
-    def _write_users(self) -> None:
+    def add_user(self, user: str, password: str) -> None:
+        """A new mailbox; pymap reads its user files at every login, so this works while it runs."""
         from pysasl.hashing import BuiltinHash  # pymap's own dependency
 
-        self.base.mkdir(parents=True, exist_ok=True)
-        (self.base / "pymap-etc-passwd").write_text(f"{self.user}:x::::Maildir\r\n")
-        hashed = BuiltinHash(rounds=1000).hash(self.password)  # few rounds: fast test logins
-        (self.base / "pymap-etc-shadow").write_text(f"{self.user}:{hashed}\r\n")
+        hashed = BuiltinHash(rounds=1000).hash(password)  # few rounds: fast test logins
+        with open(self.base / "pymap-etc-passwd", "a") as passwd:
+            passwd.write(f"{user}:x::::{user}\r\n")
+        with open(self.base / "pymap-etc-shadow", "a") as shadow:
+            shadow.write(f"{user}:{hashed}\r\n")
 
     def start(self, timeout: float = 15.0) -> PymapServer:
         pymap = shutil.which("pymap") or str(Path(sys.executable).parent / "pymap")
@@ -88,18 +91,20 @@ class PymapServer:
         self.process = None
 
     def reset_uidvalidity(self) -> None:
-        """Renumber the mailbox (new UIDVALIDITY) the way a server migration does; stopped only."""
-        for uidlist in self.maildir.rglob("dovecot-uidlist"):
+        """Renumber every mailbox (new UIDVALIDITY) as a server migration does; only when stopped."""
+        for uidlist in self.base.rglob("dovecot-uidlist"):
             uidlist.unlink()
 
-    def client(self) -> imapclient.IMAPClient:
+    def client(self, user: str | None = None, password: str | None = None
+               ) -> imapclient.IMAPClient:
         client = imapclient.IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
-        client.login(self.user, self.password)
+        client.login(user or self.user, password or self.password)
         return client
 
-    def append(self, *messages: bytes, mailbox: str = "INBOX") -> None:
+    def append(self, *messages: bytes, mailbox: str = "INBOX", user: str | None = None,
+               password: str | None = None) -> None:
         """Put mail in with IMAP APPEND, as a mail server's delivery would."""
-        client = self.client()
+        client = self.client(user, password)
         try:
             for raw in messages:
                 client.append(mailbox, raw)
