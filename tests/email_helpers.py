@@ -64,3 +64,8 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(0.05)
+
+
+def state(health: HealthRegistry, name: str = "email") -> str | None:
+    entry = health.get(name)
+    return entry.state if entry else None

@@ -16,7 +16,7 @@ from aggregator.queue import QuestionQueue
 from aggregator.simulators.imap_server import PymapServer
 from aggregator.simulators.mail_writer import build_mail
 from aggregator.store import Store
-from tests.email_helpers import RULES, new_mailbox, running, settings_for, wait_for
+from tests.email_helpers import RULES, new_mailbox, running, settings_for, wait_for, state
 
 HUGE_BODY = "Why is this mail so long?\n" + ("padding line of a huge message\n" * 120_000)
 
@@ -71,7 +71,7 @@ async def test_mail_sent_before_the_start_is_taken_and_filtered(server: PymapSer
     expected = sorted(text for _, text in BEFORE_START.values() if text is not None)
     async with running(queue, settings_for(server, user)) as health:
         await wait_for(lambda: len(queue) >= len(expected))
-        await wait_for(lambda: (h := health.get("email")) is not None and h.state == "live")
+        await wait_for(lambda: state(health) == "live")
     assert [t.split("\n")[0] for t in texts(queue)] == expected
     by_id = {q.external_id: q for q in queue.all()}
     assert by_id["rfc2047@example.org"].author.name == "Lucía Pérez"
@@ -100,7 +100,7 @@ async def test_new_mail_during_a_run_arrives_through_idle_and_restart_resumes(
     await queue.start()
     async with running(queue, settings) as health:
         await wait_for(lambda: len(queue) == 1)
-        await wait_for(lambda: health.get("email").state == "live")  # type: ignore[union-attr]
+        await wait_for(lambda: state(health) == "live")
         await asyncio.sleep(0.3)  # inside IDLE now
         server.append(build_mail("Question for Maggie", "Second?", message_id="<2@x>"),
                       user=user, password="secret")
@@ -119,7 +119,7 @@ async def test_new_mail_during_a_run_arrives_through_idle_and_restart_resumes(
     await queue.start()
     async with running(queue, settings) as health:
         await wait_for(lambda: len(queue) == 3)
-        await wait_for(lambda: health.get("email").state == "live")  # type: ignore[union-attr]
+        await wait_for(lambda: state(health) == "live")
         assert health.get("email").received == 1  # type: ignore[union-attr]
     assert texts(queue) == ["First?", "Second?", "Third?"]
     await queue.flush()
@@ -160,7 +160,7 @@ async def test_uidvalidity_change_rescans_and_dedupes_by_message_id(
     srv.append(build_mail("Question for Maggie", "Q3?", message_id="<q3@x>"))
     async with running(queue, settings) as health:
         await wait_for(lambda: len(queue) == 4)
-        await wait_for(lambda: health.get("email").state == "live")  # type: ignore[union-attr]
+        await wait_for(lambda: state(health) == "live")
     after = queue.checkpoint(settings.checkpoint_name)
     assert after["uidvalidity"] != before["uidvalidity"]
     assert texts(queue) == ["Q0?", "Q1?", "Q2?", "Q3?"]
@@ -173,10 +173,10 @@ async def test_server_killed_and_restarted_nothing_lost_nothing_twice(
     states: list[str] = []
     async with running(queue, settings_for(srv, srv.user)) as health:
         await wait_for(lambda: len(queue) == 1)
-        await wait_for(lambda: health.get("email").state == "live")  # type: ignore[union-attr]
+        await wait_for(lambda: state(health) == "live")
         srv.kill()
-        await wait_for(lambda: health.get("email").state == "backoff")  # type: ignore[union-attr]
-        states.append(health.get("email").state)  # type: ignore[union-attr]
+        await wait_for(lambda: state(health) == "backoff")
+        states.append(state(health))
         srv.start()
         srv.append(build_mail("Question for Maggie", "After the crash?", message_id="<b@x>"))
         await wait_for(lambda: len(queue) == 2, timeout=20)
@@ -190,7 +190,7 @@ async def test_polling_fallback_when_idle_is_not_used(server: PymapServer,
     async with running(queue, settings_for(server, user, use_idle=False, poll_interval=0.3)
                        ) as health:
         await wait_for(lambda: health.get("email") is not None
-                       and health.get("email").state == "live")  # type: ignore[union-attr]
+                       and state(health) == "live")
         assert "polling" in (health.get("email").reason or "")  # type: ignore[union-attr]
         server.append(build_mail("Question for Maggie", "Polled?"), user=user, password="secret")
         await wait_for(lambda: len(queue) == 1)

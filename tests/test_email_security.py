@@ -20,7 +20,7 @@ from aggregator.collectors.imap_connect import (ImapSettings, check_security, co
 from aggregator.queue import QuestionQueue
 from aggregator.simulators.imap_server import PymapServer
 from aggregator.simulators.mail_writer import build_mail
-from tests.email_helpers import running, settings_for, wait_for
+from tests.email_helpers import running, settings_for, wait_for, state
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ async def test_untrusted_certificate_stops_the_collector_with_a_fix(
         tls_server: PymapServer, queue: QuestionQueue) -> None:
     settings = settings_for(tls_server, tls_server.user, security="starttls")  # no ca_file
     async with running(queue, settings) as health:
-        await wait_for(lambda: (h := health.get("email")) is not None and h.state == "stopped")
+        await wait_for(lambda: state(health) == "stopped")
         assert "ca_file" in (health.get("email").reason or "")  # type: ignore[union-attr]
 
 

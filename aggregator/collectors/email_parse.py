@@ -20,6 +20,7 @@ import codecs
 import email
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from email import policy
 from email.header import decode_header, make_header
@@ -85,8 +86,16 @@ def _extract(msg: Message, *, modern: bool) -> ParsedMail:
             return None
         return str(value) if modern else _decode_compat(value)
 
-    from_name, from_address = parseaddr(header("From") or "")
-    _, reply_to = parseaddr(header("Reply-To") or "")
+    def raw_header(name: str) -> str:
+        """Addresses come from the undecoded header: the default policy's address parser
+        turns a display name with brackets into a wrong address."""
+        for key, value in msg.raw_items():
+            if key.lower() == name.lower():
+                return _decode_compat(value)
+        return ""
+
+    from_name, from_address = _address(raw_header("From"))
+    _, reply_to = _address(raw_header("Reply-To"))
     body, body_format, attachments = _body_and_attachments(msg)
     return ParsedMail(
         message_id=_message_id(header("Message-ID") or ""),
@@ -109,6 +118,20 @@ def _decode_compat(value: Any) -> str:
         return str(make_header(decode_header(str(value))))
     except Exception:  # noqa: BLE001 - broken encoded words: keep the undecoded text
         return str(value)
+
+
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>")
+
+
+def _address(value: str) -> tuple[str, str]:
+    """(display name, address); a display name with brackets or quotes that confuses the
+    RFC 5322 parser still yields the `<address>` it ends with."""
+    name, address = parseaddr(value)
+    if "@" not in address:
+        match = _ANGLE_ADDRESS.search(value)
+        if match:
+            name, address = value[:match.start()].strip().strip('"').strip(), match.group(1)
+    return name, address
 
 
 def _message_id(value: str) -> str:
