@@ -174,24 +174,17 @@ class ImapWorker:
         self.last_uid = last_uid
 
     def _fetch_page(self, client: IMAPClient, page: Sequence[int]) -> list[Incoming]:
-        sizes = client.fetch(page, ["RFC822.SIZE"])
-        small = [u for u in page if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= MAX_FETCH_BYTES]
-        large = [u for u in page if u in sizes and u not in small]
-        bodies: dict[int, bytes] = {}
-        if small:
-            for uid, data in client.fetch(small, ["BODY.PEEK[]"]).items():
-                bodies[uid] = data.get(b"BODY[]") or b""
-        if large:
-            for uid, data in client.fetch(large, [f"BODY.PEEK[]<0.{MAX_FETCH_BYTES}>"]).items():
-                bodies[uid] = data.get(b"BODY[]<0>") or b""
+        # One round trip: a partial fetch returns small mails whole and cuts huge ones.
+        fetched = client.fetch(page, [f"BODY.PEEK[]<0.{MAX_FETCH_BYTES}>"])
         incomings = []
         for uid in page:  # a UID missing here was expunged in between: nothing to take
-            raw = bodies.get(uid)
+            raw = fetched.get(uid, {}).get(b"BODY[]<0>")
             if not raw:
                 continue
-            decision = evaluate(raw, self.rules, {"imap_uid": uid,
-                                                  "truncated": True} if uid in large
-                                else {"imap_uid": uid})
+            meta: dict[str, Any] = {"imap_uid": uid}
+            if len(raw) >= MAX_FETCH_BYTES:
+                meta["truncated"] = True
+            decision = evaluate(raw, self.rules, meta)
             if decision.incoming is None:
                 log.info("mail UID %s %s", uid, decision.reason)
             else:

@@ -52,7 +52,7 @@ class ImapSettings:
     #: how often a server without IDLE is asked for new mail
     poll_interval: float = 30.0
     use_idle: bool = True
-    batch_size: int = 50
+    batch_size: int = 100
 
     @classmethod
     def from_config(cls, config: Config, **overrides: object) -> ImapSettings:
