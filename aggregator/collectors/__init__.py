@@ -21,4 +21,25 @@ def build_collectors(config: Config, health: HealthRegistry) -> list[Collector]:
         from .youtube import YouTubeCollector
 
         collectors.append(YouTubeCollector(config, health))
+    if config.email.enabled:
+        collectors.append(_email_collector(config, health))
     return collectors
+
+
+def _email_collector(config: Config, health: HealthRegistry) -> Collector:
+    """`[email]`: a Maildir folder when `maildir` is set, otherwise the IMAP server."""
+    from datetime import date
+
+    from .email_rules import SubjectRules
+
+    mail = config.email
+    rules = SubjectRules(mail.subject_include, mail.subject_exclude, mail.include_replies)
+    if mail.maildir:
+        from .maildir import MaildirCollector
+
+        since = date.fromisoformat(mail.since) if mail.since else None
+        return MaildirCollector(mail.maildir, rules, health, since=since)
+    from .imap import ImapCollector
+    from .imap_connect import ImapSettings
+
+    return ImapCollector(ImapSettings.from_config(config), rules, health, config.secret)

@@ -1,0 +1,265 @@
+"""The IMAP collector: IMAPClient in one worker thread behind an asyncio adapter (email.md §1.6).
+
+Why a thread: IMAPClient is synchronous and `asyncio.to_thread` cannot interrupt a blocked call,
+so one dedicated thread owns the connection for its whole life, IDLEs in one-second
+`idle_check` steps (noticing a stop request between them) and hands every page of questions to
+the event loop with `run_coroutine_threadsafe`, waiting until the queue has committed it.
+
+The loop, per connection:
+1. connect (imap_connect.py), `EXAMINE` the mailbox (read-only: the owner's flags never change;
+   bodies are fetched with `BODY.PEEK[]` as well);
+2. no checkpoint, or a different UIDVALIDITY: scan `SINCE [email] since` (everything when
+   empty); otherwise `UID SEARCH UID last+1:*` and drop UIDs <= last on our side (a range past
+   the end still matches the highest message, the `n:*` gotcha);
+3. fetch in pages, parse and filter each mail (email_parse.py), and submit each page together
+   with the checkpoint `{uidvalidity, last_uid}` in one transaction. A rescan after a
+   UIDVALIDITY change is deduplicated by Message-ID, which is the question's external id;
+4. IDLE in slices (`idle_slice`, default 2 min), then DONE and NOOP under the read timeout; a
+   server without IDLE is polled every `poll_interval` (30 s);
+5. any timeout, EOF, BYE or error ends the thread; `run()` raises and `supervise()` reconnects
+   with exponential backoff and jitter (capped at 60 s). Login and certificate failures stop the
+   collector with a message instead: retrying cannot fix them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
+
+from ..health import HealthRegistry
+from ..model import Incoming
+from ..queue import Checkpoint
+from .base import CollectorStopped, Sink
+from .email_parse import evaluate
+from .email_rules import SubjectRules
+from .imap_connect import ImapSettings, close_quietly, connect, resolve_login
+
+log = logging.getLogger("townhall.email")
+
+#: Mails larger than this are fetched only up to this size: the question is at the top, and a
+#: 50 MB attachment must not be held in memory.
+MAX_FETCH_BYTES = 2_000_000
+NAME = "email"
+
+Deliver = Callable[[list[Incoming], dict[str, int], dict[str, Any]], None]
+Report = Callable[..., None]
+
+
+class Stopping(Exception):
+    """The adapter asked the worker to stop."""
+
+
+class ImapWorker:
+    """Owns one IMAP connection in its own thread; see the module docstring for the loop."""
+
+    def __init__(self, settings: ImapSettings, rules: SubjectRules,
+                 checkpoint: dict[str, int] | None, login: Callable[[], Any],
+                 deliver: Deliver, report: Report) -> None:
+        self.settings, self.rules, self.login = settings, rules, login
+        self.deliver, self.report = deliver, report
+        self.uidvalidity = int(checkpoint["uidvalidity"]) if checkpoint else None
+        self.last_uid = int(checkpoint["last_uid"]) if checkpoint else None
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, name="townhall-imap", daemon=True)
+        self.on_exit: Callable[[], None] = lambda: None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _check_stop(self) -> None:
+        if self.stop_event.is_set():
+            raise Stopping()
+
+    def _main(self) -> None:
+        client: IMAPClient | None = None
+        try:
+            client = connect(self.settings, self.login())
+            self._session(client)
+        except Stopping:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the adapter, which decides
+            self.error = exc
+        finally:
+            close_quietly(client)
+            self.on_exit()
+
+    def _session(self, client: IMAPClient) -> None:
+        info = client.select_folder(self.settings.mailbox, readonly=True)
+        uidvalidity = int(info.get(b"UIDVALIDITY", 0))
+        uidnext = int(info.get(b"UIDNEXT", 0) or 0)
+        if self.uidvalidity is not None and uidvalidity != self.uidvalidity:
+            log.warning("UIDVALIDITY of %s changed (%s -> %s): rescanning since %s",
+                        self.settings.mailbox, self.uidvalidity, uidvalidity, self.settings.since)
+            self.last_uid = None
+        self.uidvalidity = uidvalidity
+        idle = self.settings.use_idle and b"IDLE" in client.capabilities()
+        self._catch_up(client, uidnext)
+        while True:
+            self.report("live", f"IDLE on {self.settings.mailbox}" if idle else
+                        f"polling {self.settings.mailbox} every {self.settings.poll_interval:g}s"
+                        " (the server has no IDLE)", backlog=None)
+            if idle:
+                self._idle(client)
+            else:
+                self.stop_event.wait(self.settings.poll_interval)
+                self._check_stop()
+                client.noop()
+            self._catch_up(client, 0)
+
+    def _idle(self, client: IMAPClient) -> None:
+        """One IDLE slice; returns on new mail, at the slice's end, or early on a dead link."""
+        deadline = time.monotonic() + self.settings.idle_slice
+        client.idle()
+        try:
+            while time.monotonic() < deadline:
+                self._check_stop()
+                step = min(1.0, max(deadline - time.monotonic(), 0.01))
+                began = time.monotonic()
+                responses = client.idle_check(timeout=step)
+                if any(len(r) > 0 and r[0] == b"BYE" for r in responses):
+                    raise ConnectionError("the IMAP server said BYE")
+                if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                    return
+                if not responses and time.monotonic() - began < step / 2:
+                    return  # readable yet nothing to read: EOF; DONE below raises if so
+        finally:
+            if not self.stop_event.is_set():
+                client.idle_done()
+        client.noop()
+
+    def _catch_up(self, client: IMAPClient, uidnext: int) -> None:
+        rescan = self.last_uid is None
+        if rescan:
+            since = self.settings.since
+            uids = client.search(["SINCE", since] if since else ["ALL"])
+        else:
+            uids = client.search(["UID", f"{self.last_uid + 1}:*"])
+        floor = self.last_uid or 0
+        pending = sorted(uid for uid in uids if uid > floor)  # the n:* gotcha
+        if rescan:
+            # everything older is left alone from now on, even when nothing was found
+            high = max([uidnext - 1, *pending, 0])
+        else:
+            high = max([floor, *pending])
+        total, done = len(pending), 0
+        size = max(1, self.settings.batch_size)
+        for start in range(0, len(pending), size):
+            self._check_stop()
+            page = pending[start:start + size]
+            self.report("starting", f"catching up: {done} of {total} mails",
+                        backlog={"done": done, "total": total})
+            incomings = self._fetch_page(client, page)
+            done += len(page)
+            self._commit(incomings, page[-1], {"done": done, "total": total})
+        if rescan or high != floor:
+            self._commit([], high, {"done": done, "total": total})
+
+    def _commit(self, incomings: list[Incoming], last_uid: int, progress: dict[str, int]) -> None:
+        checkpoint = {"uidvalidity": int(self.uidvalidity or 0), "last_uid": int(last_uid)}
+        self.deliver(incomings, checkpoint, progress)  # returns after the commit
+        self.last_uid = last_uid
+
+    def _fetch_page(self, client: IMAPClient, page: Sequence[int]) -> list[Incoming]:
+        # One round trip: a partial fetch returns small mails whole and cuts huge ones.
+        fetched = client.fetch(page, [f"BODY.PEEK[]<0.{MAX_FETCH_BYTES}>"])
+        incomings = []
+        for uid in page:  # a UID missing here was expunged in between: nothing to take
+            raw = fetched.get(uid, {}).get(b"BODY[]<0>")
+            if not raw:
+                continue
+            meta: dict[str, Any] = {"imap_uid": uid}
+            if len(raw) >= MAX_FETCH_BYTES:
+                meta["truncated"] = True
+            decision = evaluate(raw, self.rules, meta)
+            if decision.incoming is None:
+                log.info("mail UID %s %s", uid, decision.reason)
+            else:
+                incomings.append(decision.incoming)
+        return incomings
+
+
+class ImapCollector:
+    """`[email]` with a host: the asyncio side of ImapWorker."""
+
+    name = NAME
+
+    def __init__(self, settings: ImapSettings, rules: SubjectRules, health: HealthRegistry,
+                 secret: Callable[[str], str | None]) -> None:
+        self.settings, self.rules, self.health, self.secret = settings, rules, health, secret
+
+    async def run(self, sink: Sink) -> None:
+        loop = asyncio.get_running_loop()
+        settings = self.settings
+        if not settings.oauth2_token_command:  # a missing variable stops us before connecting
+            resolve_login(settings, self.secret)
+        finished = loop.create_future()
+
+        def deliver(incomings: list[Incoming], checkpoint: dict[str, int],
+                    progress: dict[str, Any]) -> None:
+            future = asyncio.run_coroutine_threadsafe(
+                self._commit(sink, incomings, checkpoint, progress), loop)
+            while True:  # wait for the commit, but give up promptly when asked to stop
+                try:
+                    future.result(timeout=0.5)
+                    return
+                except concurrent.futures.TimeoutError:
+                    if worker.stop_event.is_set():
+                        future.cancel()
+                        raise Stopping() from None
+
+        def report(state: str, reason: str, **detail: Any) -> None:
+            loop.call_soon_threadsafe(
+                functools.partial(self.health.set, self.name, state, reason, **detail))
+
+        worker = ImapWorker(settings, self.rules, sink.checkpoint(settings.checkpoint_name),
+                            lambda: resolve_login(settings, self.secret), deliver, report)
+        worker.on_exit = lambda: loop.call_soon_threadsafe(
+            lambda: finished.done() or finished.set_result(None))
+        self.health.set(self.name, "starting", f"connecting to {settings.host}:{settings.port}")
+        worker.start()
+        try:
+            await finished
+        finally:
+            worker.stop()
+            await asyncio.to_thread(worker.thread.join, 10)
+        if worker.error is not None:
+            raise explain(worker.error, settings)
+
+    async def _commit(self, sink: Sink, incomings: list[Incoming], checkpoint: dict[str, int],
+                      progress: dict[str, Any]) -> None:
+        results = await sink.submit_batch(
+            incomings, Checkpoint(self.settings.checkpoint_name, checkpoint))
+        created = sum(1 for r in results if r.created)
+        if created:
+            self.health.count(self.name, created)
+        self.health.update_detail(self.name, backlog=progress)
+
+
+def explain(error: BaseException, settings: ImapSettings) -> BaseException:
+    """Turn failures a retry cannot fix into CollectorStopped with the fix; keep the rest."""
+    if isinstance(error, LoginError):
+        how = ("the token (oauth2_token_env / oauth2_token_command)"
+               if settings.oauth2_token_env or settings.oauth2_token_command
+               else f"the password in ${settings.password_env}")
+        return CollectorStopped(
+            f"{settings.host} refused the login of {settings.username}: check {how}. Gmail and "
+            "Microsoft 365 need an app password or OAuth (see README, Email)")
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return CollectorStopped(
+            f"the certificate of {settings.host} is not trusted ({error.verify_message}): "
+            "set [email] ca_file to the server's CA certificate")
+    return error
