@@ -1,25 +1,71 @@
-"""Exports of a meeting's questions (design.md section 11).
+"""Exports of a meeting's questions (design.md section 11): the entry points.
 
-Every format reads a `Store` opened without the lock, so an export runs while the server does.
+`render()` turns the store into one format's bytes, `export_to_file()` writes a file and returns
+a short summary (the CLI prints it; the TUI's ctrl+e dialog shows it). The formats themselves
+live in `aggregator/export_formats/`; this module selects the questions, reads from the history
+what the formats need, and builds the summary.
+
+Every export reads a `Store` opened without the lock (`exclusive=False`), so it runs while the
+server does; it reads one consistent snapshot of the questions.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from .config import Config
-from .model import Question, Status, utc_now
+from .config import Config, MeetingConfig
+from .export_formats import timeline
+from .export_formats.csv_export import to_csv
+from .export_formats.followup import followup_list
+from .export_formats.notes import MARKDOWN, WIKITEXT, notes_page
+from .model import HistoryEntry, Question, Status, utc_now
 from .store import Store
 
 FORMATS = ("json", "csv", "markdown", "wikitext", "followup")
+#: the file name extension each format is usually saved with (the TUI's default file name)
+EXTENSIONS = {"json": "json", "csv": "csv", "markdown": "md", "wikitext": "wiki",
+              "followup": "txt"}
+
+
+class ExportError(ValueError):
+    """An export that cannot be done as asked (unknown format or status)."""
+
+
+@dataclass
+class ExportData:
+    """What every renderer gets: the selected questions and the facts taken from the history."""
+
+    meeting: MeetingConfig
+    questions: list[Question]
+    #: question id -> when it was answered (answered questions only)
+    answered_at: dict[int, str] = field(default_factory=dict)
+    include_askers: bool = False
 
 
 def select(questions: Iterable[Question], statuses: Iterable[str] | None) -> list[Question]:
-    wanted = {Status(s) for s in statuses} if statuses else None
+    wanted = parse_statuses(statuses)
     return [q for q in questions if wanted is None or q.status in wanted]
+
+
+def parse_statuses(statuses: Iterable[str] | None) -> set[Status] | None:
+    if not statuses:
+        return None
+    wanted: set[Status] = set()
+    for name in statuses:
+        try:
+            wanted.add(Status(name))
+        except ValueError:
+            known = ", ".join(s.value for s in Status)
+            raise ExportError(f"unknown status {name!r}; use one of {known}") from None
+    return wanted
 
 
 def meeting_info(config: Config) -> dict[str, Any]:
@@ -28,13 +74,104 @@ def meeting_info(config: Config) -> dict[str, Any]:
             "duration_minutes": m.duration_minutes, "answerers": list(m.answerers)}
 
 
+def _with_history(store: Store, questions: list[Question]
+                  ) -> tuple[list[Question], dict[int, list[HistoryEntry]]]:
+    history = store.all_history()
+    return ([msgspec.structs.replace(q, history=tuple(history.get(q.id, ())))
+             for q in questions], history)
+
+
 def to_json(store: Store, config: Config, statuses: Iterable[str] | None = None) -> bytes:
     """Everything, with each question's history: `townhall import` reads this back."""
-    history = store.all_history()
-    questions = [
-        msgspec.structs.replace(q, history=tuple(history.get(q.id, ())))
-        for q in select(store.load_questions(), statuses)
-    ]
+    questions, _ = _with_history(store, select(store.load_questions(), statuses))
+    return _json_document(config, questions)
+
+
+def _json_document(config: Config, questions: list[Question]) -> bytes:
     document = {"meeting": meeting_info(config), "exported_at": utc_now(),
                 "questions": questions}
     return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
+
+
+def load(store: Store, config: Config, statuses: Iterable[str] | None = None,
+         include_askers: bool = False) -> ExportData:
+    """The selected questions and their answer moments, read from `store`."""
+    questions = select(store.load_questions(), statuses)
+    moments: dict[int, str] = {}
+    if any(q.status is Status.ANSWERED for q in questions):
+        moments = timeline.answered_at(questions, store.all_history())
+    return ExportData(meeting=config.meeting, questions=questions, answered_at=moments,
+                      include_askers=include_askers or config.export.include_askers)
+
+
+def render(store: Store, config: Config, fmt: str, *, statuses: Iterable[str] | None = None,
+           include_askers: bool = False) -> tuple[bytes, ExportData]:
+    """One format's bytes (UTF-8) and the data they were made from (for the summary)."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "json":
+        selected = select(store.load_questions(), statuses)
+        questions, history = _with_history(store, selected)
+        data = ExportData(meeting=config.meeting, questions=selected,
+                          answered_at=timeline.answered_at(selected, history))
+        return _json_document(config, questions), data
+    data = load(store, config, statuses, include_askers)
+    return _RENDERERS[fmt](data).encode("utf-8"), data
+
+
+_RENDERERS = {
+    "csv": lambda data: to_csv(data.questions),
+    "markdown": lambda data: notes_page(data, MARKDOWN),
+    "wikitext": lambda data: notes_page(data, WIKITEXT),
+    "followup": followup_list,
+}
+
+
+def write_atomically(path: str | Path, payload: bytes) -> None:
+    """Write `payload` to `path` through a temporary file, so a reader never sees half a file."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_to_file(store: Store, config: Config, fmt: str, path: str | Path, *,
+                   statuses: Iterable[str] | None = None, include_askers: bool = False) -> str:
+    """Write one format to `path`; returns the short summary to show (CLI, TUI ctrl+e)."""
+    payload, data = render(store, config, fmt, statuses=statuses, include_askers=include_askers)
+    target = Path(path).expanduser()
+    if not target.parent.is_dir():
+        raise ExportError(f"cannot write {target}: the folder {target.parent} does not exist")
+    try:
+        write_atomically(target, payload)
+    except OSError as exc:
+        raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return summary(data, fmt, target)
+
+
+def summary(data: ExportData, fmt: str, path: str | Path) -> str:
+    """Counts per status and per source, and the median time from arrival to answer."""
+    questions = data.questions
+    statuses = Counter(q.status.value for q in questions)
+    sources = Counter(q.source for q in questions)
+    lines = [f"wrote {len(questions)} question{'s' if len(questions) != 1 else ''} "
+             f"as {fmt} to {path}"]
+    if questions:
+        lines.append("by status: " + ", ".join(
+            f"{s.value} {statuses[s.value]}" for s in Status if statuses[s.value]))
+        lines.append("by source: " + ", ".join(
+            f"{name} {count}" for name, count in sorted(sources.items())))
+    median = timeline.median_answer_seconds(questions, data.answered_at)
+    if median is None:
+        lines.append("median time from arrival to answer: none answered")
+    else:
+        lines.append(f"median time from arrival to answer: {timeline.format_duration(median)} "
+                     f"({len(data.answered_at)} answered)")
+    return "\n".join(lines)
