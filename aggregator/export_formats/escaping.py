@@ -35,9 +35,11 @@ def csv_cell(value: str) -> str:
 # --- Markdown ---------------------------------------------------------------------------------
 
 _MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-# Inline markup openers: emphasis, code, links/images, tables (GFM), strikethrough, math, and the
-# backslash itself; `#`, `+`, `-`, `.` and digits matter only at a line start (see below).
-_MARKDOWN_PUNCT = set("\\`*_[]()!|~$")
+# Inline markup openers: emphasis, code, links/images (`(`, `)` and `!` are inert without a `[`),
+# tables (GFM), strikethrough, math, and the backslash itself; `#`, `+`, `-`, `=` and `1.` matter
+# only at a line start (see below). A bare URL is still linked by GFM renderers: its visible text
+# is the URL itself, so it cannot pass for something else.
+_MARKDOWN_PUNCT = set("\\`*_[]|~$")
 _MARKDOWN_TABLE = str.maketrans(
     {**_MARKDOWN_ENTITIES, **{ch: "\\" + ch for ch in _MARKDOWN_PUNCT}})
 _MARKDOWN_LINE_START = re.compile(r"^(\s*)(?:([#+\-=])|(\d+)\.)", re.MULTILINE)
@@ -59,8 +61,10 @@ def _escape_line_start(match: re.Match[str]) -> str:
 
 _WIKI_CHARS = str.maketrans({
     '"': "&#34;", "&": "&#38;", "'": "&#39;", "<": "&#60;", "=": "&#61;", ">": "&#62;",
-    "[": "&#91;", "]": "&#93;", "{": "&#123;", "|": "&#124;", "}": "&#125;", ";": "&#59;",
+    "[": "&#91;", "]": "&#93;", "{": "&#123;", "|": "&#124;", "}": "&#125;",
 })
+# (`;` matters inside `-{ }-` language-converter markup, which cannot open without a `{`, and at a
+# line start, handled below.)
 # Sequences made of characters that are harmless one by one (after the table above).
 _WIKI_SEQUENCES = [
     ("__", "_&#95;"),        # __NOTOC__ and every other double-underscore magic word

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..model import Asker
 
+#: in the order the notes page lists them
 SOURCE_LABELS = {
     "youtube": "YouTube chat",
     "zoom": "Zoom chat",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from ..model import Question, Status
 from . import timeline
 from .escaping import markdown_escape, wikitext_escape
-from .labels import REASON_LABELS, reason_label, source_label
+from .labels import OTHER_REASON, REASON_LABELS, SOURCE_LABELS, reason_label, source_label
 
 if TYPE_CHECKING:  # aggregator.export imports this module
     from ..export import ExportData
@@ -138,9 +138,16 @@ def _follow_up(page: _Page, data: ExportData) -> int:
     return len(pending)
 
 
+def _in_order(counts: Counter[str], order: list[str]) -> list[tuple[str, int]]:
+    """Known keys in `order`, then unknown ones alphabetically."""
+    rank = {key: i for i, key in enumerate(order)}
+    return sorted(counts.items(), key=lambda item: (rank.get(item[0], len(order)), item[0]))
+
+
 def _counts(page: _Page, data: ExportData) -> None:
     page.section("Questions received, by source")
-    for source, count in sorted(Counter(q.source for q in data.questions).items()):
+    sources = Counter(q.source for q in data.questions)
+    for source, count in _in_order(sources, [*SOURCE_LABELS]):
         page.bullet(f"{page.text(source_label(source))}: {count}")
     merged = sum(q.status is Status.MERGED for q in data.questions)
     if merged:
@@ -150,10 +157,7 @@ def _counts(page: _Page, data: ExportData) -> None:
     page.section("Not taken, by reason")
     reasons = Counter(reason_label(q.dismiss_reason) for q in data.questions
                       if q.status is Status.DISMISSED)
-    order = [*REASON_LABELS.values()]
-    for label, count in sorted(reasons.items(),
-                               key=lambda item: order.index(item[0]) if item[0] in order
-                               else len(order)):
+    for label, count in _in_order(reasons, [*REASON_LABELS.values(), OTHER_REASON]):
         page.bullet(f"{page.text(label)}: {count}")
     if not reasons:
         page.empty("No question was dismissed.")
