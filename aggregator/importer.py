@@ -152,8 +152,9 @@ def parse_export(data: bytes, source: str = "the file") -> list[Question]:
         except msgspec.ValidationError as exc:
             problems.append(f"{_label(index, raw)}: {exc}")
             continue
+        q = clean_question(q)
         problems += [f"{_label(index, q=q)}: {p}" for p in _entry_problems(q)]
-        questions.append(clean_question(q))
+        questions.append(q)
     problems += _set_problems(questions)
     if problems:
         shown = problems[:MAX_REPORTED]

@@ -10,9 +10,11 @@ answered again, so the notes page's answer order is really derived from the hist
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,7 @@ import aggregator.queue
 from aggregator.commands import Command
 from aggregator.model import Author, Incoming, Status, to_iso
 from aggregator.queue import QuestionQueue
+from aggregator.store import Store
 
 CONFIG = """
 [meeting]
@@ -201,3 +204,23 @@ async def build_meeting(queue: QuestionQueue, clock: Clock) -> None:
             email="jon@example.org", status=Status.FOLLOW_UP),
     ])
     await queue.flush()
+
+
+async def _build(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = patch_determinism(monkeypatch)
+    store = Store(path).open()
+    try:
+        queue = QuestionQueue(store)
+        await queue.start()
+        await build_meeting(queue, clock)
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def meeting_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The meeting's database, built once per test module that imports this fixture."""
+    path = tmp_path_factory.mktemp("meeting") / "townhall.db"
+    with pytest.MonkeyPatch.context() as mp:
+        asyncio.run(_build(path, mp))
+    return path

@@ -7,7 +7,6 @@ and review the diff: the goldens are the specification of what the organiser get
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,8 @@ import pytest
 import aggregator.export
 from aggregator import export
 from aggregator.config import Config, parse_config
-from aggregator.queue import QuestionQueue
 from aggregator.store import Store
-from tests.export_meeting import CONFIG, HOSTILE_FORMULA, build_meeting, patch_determinism
+from tests.export_meeting import CONFIG, HOSTILE_FORMULA, meeting_db  # noqa: F401 (fixture)
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 EXPORTED_AT = "2022-11-10T16:00:00.000Z"
@@ -33,26 +31,6 @@ CASES = [
     ("meeting-askers.wiki", "wikitext", True),
     ("meeting-followup.txt", "followup", False),
 ]
-
-
-async def _build(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = patch_determinism(monkeypatch)
-    store = Store(path).open()
-    try:
-        queue = QuestionQueue(store)
-        await queue.start()
-        await build_meeting(queue, clock)
-    finally:
-        store.close()
-
-
-@pytest.fixture(scope="module")
-def meeting_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The meeting's database, built once for this module (and for test_export_cli)."""
-    path = tmp_path_factory.mktemp("meeting") / "townhall.db"
-    with pytest.MonkeyPatch.context() as mp:
-        asyncio.run(_build(path, mp))
-    return path
 
 
 @pytest.fixture(scope="module")
