@@ -75,9 +75,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(export.export_to_file(store, config, args.format, args.output,
                                         statuses=statuses, include_askers=args.include_askers))
         else:
-            payload, _ = export.render(store, config, args.format, statuses=statuses,
-                                       include_askers=args.include_askers)
-            sys.stdout.buffer.write(payload)
+            chunks, _ = export.render_chunks(store, config, args.format, statuses=statuses,
+                                             include_askers=args.include_askers)
+            sys.stdout.buffer.writelines(chunks)
             sys.stdout.buffer.flush()
     except export.ExportError as exc:
         raise CliError(str(exc)) from None

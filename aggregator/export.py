@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,11 @@ def select(questions: Iterable[Question], statuses: Iterable[str] | None) -> lis
     return [q for q in questions if wanted is None or q.status in wanted]
 
 
+def _selected(store: Store, statuses: Iterable[str] | None) -> list[Question]:
+    wanted = parse_statuses(statuses)
+    return store.load_questions(sorted(wanted) if wanted is not None else None)
+
+
 def parse_statuses(statuses: Iterable[str] | None) -> set[Status] | None:
     if not statuses:
         return None
@@ -74,49 +79,68 @@ def meeting_info(config: Config) -> dict[str, Any]:
             "duration_minutes": m.duration_minutes, "answerers": list(m.answerers)}
 
 
-def _with_history(store: Store, questions: list[Question]
-                  ) -> tuple[list[Question], dict[int, list[HistoryEntry]]]:
-    history = store.all_history()
-    return ([msgspec.structs.replace(q, history=tuple(history.get(q.id, ())))
-             for q in questions], history)
-
-
 def to_json(store: Store, config: Config, statuses: Iterable[str] | None = None) -> bytes:
     """Everything, with each question's history: `townhall import` reads this back."""
-    questions, _ = _with_history(store, select(store.load_questions(), statuses))
-    return _json_document(config, questions)
+    return b"".join(render_chunks(store, config, "json", statuses=statuses)[0])
 
 
-def _json_document(config: Config, questions: list[Question]) -> bytes:
-    document = {"meeting": meeting_info(config), "exported_at": utc_now(),
-                "questions": questions}
-    return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
+_encode = msgspec.json.Encoder().encode
+
+
+def _json_chunks(config: Config, questions: list[Question],
+                 history: dict[int, list[HistoryEntry]]) -> Iterator[bytes]:
+    """The JSON document, one question at a time (the whole document of 100,000 questions
+    would be held three times over: structs, compact and indented). The bytes are exactly
+    `msgspec.json.format(document, indent=2)`: each question is indented on its own and
+    shifted to its depth in the document."""
+    head = {"meeting": meeting_info(config), "exported_at": utc_now(), "questions": []}
+    opening = msgspec.json.format(_encode(head), indent=2)
+    if not questions:
+        yield opening + b"\n"
+        return
+    yield opening[: opening.rindex(b"[]")] + b"[\n"
+    last = len(questions) - 1
+    for index, q in enumerate(questions):
+        full = msgspec.structs.replace(q, history=tuple(history.get(q.id, ())))
+        text = msgspec.json.format(_encode(full), indent=2)
+        yield b"    " + text.replace(b"\n", b"\n    ") + (b",\n" if index < last else b"\n")
+    yield b"  ]\n}\n"
 
 
 def load(store: Store, config: Config, statuses: Iterable[str] | None = None,
          include_askers: bool = False) -> ExportData:
     """The selected questions and their answer moments, read from `store`."""
-    questions = select(store.load_questions(), statuses)
+    questions = _selected(store, statuses)
     moments: dict[int, str] = {}
     if any(q.status is Status.ANSWERED for q in questions):
-        moments = timeline.answered_at(questions, store.all_history())
+        entries = store.all_history(actions=timeline.ANSWER_ACTIONS)
+        moments = timeline.answered_at(questions, entries)
     return ExportData(meeting=config.meeting, questions=questions, answered_at=moments,
                       include_askers=include_askers or config.export.include_askers)
+
+
+def render_chunks(store: Store, config: Config, fmt: str, *,
+                  statuses: Iterable[str] | None = None, include_askers: bool = False
+                  ) -> tuple[Iterator[bytes], ExportData]:
+    """One format's UTF-8 bytes, in chunks to write out, and the data behind them."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "json":
+        questions = _selected(store, statuses)
+        history = store.all_history()
+        data = ExportData(meeting=config.meeting, questions=questions,
+                          answered_at=timeline.answered_at(questions, history))
+        return _json_chunks(config, questions, history), data
+    data = load(store, config, statuses, include_askers)
+    return iter([_RENDERERS[fmt](data).encode("utf-8")]), data
 
 
 def render(store: Store, config: Config, fmt: str, *, statuses: Iterable[str] | None = None,
            include_askers: bool = False) -> tuple[bytes, ExportData]:
     """One format's bytes (UTF-8) and the data they were made from (for the summary)."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if fmt == "json":
-        selected = select(store.load_questions(), statuses)
-        questions, history = _with_history(store, selected)
-        data = ExportData(meeting=config.meeting, questions=selected,
-                          answered_at=timeline.answered_at(selected, history))
-        return _json_document(config, questions), data
-    data = load(store, config, statuses, include_askers)
-    return _RENDERERS[fmt](data).encode("utf-8"), data
+    chunks, data = render_chunks(store, config, fmt, statuses=statuses,
+                                 include_askers=include_askers)
+    return b"".join(chunks), data
 
 
 _RENDERERS = {
@@ -127,13 +151,13 @@ _RENDERERS = {
 }
 
 
-def write_atomically(path: str | Path, payload: bytes) -> None:
-    """Write `payload` to `path` through a temporary file, so a reader never sees half a file."""
+def write_atomically(path: str | Path, chunks: Iterable[bytes]) -> None:
+    """Write `chunks` to `path` through a temporary file, so a reader never sees half a file."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            fh.writelines(chunks)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -145,12 +169,13 @@ def write_atomically(path: str | Path, payload: bytes) -> None:
 def export_to_file(store: Store, config: Config, fmt: str, path: str | Path, *,
                    statuses: Iterable[str] | None = None, include_askers: bool = False) -> str:
     """Write one format to `path`; returns the short summary to show (CLI, TUI ctrl+e)."""
-    payload, data = render(store, config, fmt, statuses=statuses, include_askers=include_askers)
     target = Path(path).expanduser()
     if not target.parent.is_dir():
         raise ExportError(f"cannot write {target}: the folder {target.parent} does not exist")
+    chunks, data = render_chunks(store, config, fmt, statuses=statuses,
+                                 include_askers=include_askers)
     try:
-        write_atomically(target, payload)
+        write_atomically(target, chunks)
     except OSError as exc:
         raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
     return summary(data, fmt, target)

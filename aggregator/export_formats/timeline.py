@@ -16,6 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from ..model import HistoryEntry, Question, Status, parse_iso
 
 
+#: the history actions `answered_moment` looks at (the store can read just these)
+ANSWER_ACTIONS = ("answered", "received")
+
+
 def answered_moment(history: Sequence[HistoryEntry]) -> str | None:
     for entry in reversed(history):
         if entry.action == "answered":
