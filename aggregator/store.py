@@ -440,8 +440,9 @@ class Store:
             f"SELECT question_id, at, actor, action, detail FROM changes{where} ORDER BY seq",
             params,
         ):
-            result.setdefault(qid, []).append(
-                HistoryEntry(at=at, actor=actor, action=action, detail=_decode_any(detail)))
+            result.setdefault(qid, []).append(HistoryEntry(
+                at=at, actor=actor, action=action,
+                detail={} if detail == "{}" else _decode_any(detail)))  # most are empty
         return result
 
     def checkpoint(self, name: str) -> Any | None:
