@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from .config import Config, ConfigError, load_config, section_report
 from .export import FORMATS
