@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from .config import Config, ConfigError, load_config, section_report
 from .export import FORMATS
@@ -69,18 +68,36 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     config = _config(args)
     statuses = _parse_statuses(args.status)
-    if args.format != "json":
-        raise CliError(f"--format {args.format} is not available yet", EXIT_USAGE)
     store = _open_for_reading(config)
     try:
-        data = export.to_json(store, config, statuses)
+        if args.output:
+            print(export.export_to_file(store, config, args.format, args.output,
+                                        statuses=statuses, include_askers=args.include_askers))
+        else:
+            chunks, _ = export.render_chunks(store, config, args.format, statuses=statuses,
+                                             include_askers=args.include_askers)
+            sys.stdout.buffer.writelines(chunks)
+            sys.stdout.buffer.flush()
+    except export.ExportError as exc:
+        raise CliError(str(exc)) from None
     finally:
         store.close()
-    if args.output:
-        Path(args.output).write_bytes(data)
-        print(f"wrote {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(data)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importer import ImportFailed, import_file
+    from .store import Store
+
+    config = _config(args)
+    store = Store(config.store_path).open()  # the lock: never import under a running server
+    try:
+        print(import_file(store, args.file,
+                          progress=lambda msg: print(msg + " ...", file=sys.stderr)))
+    except ImportFailed as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
     return 0
 
 
@@ -214,13 +231,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list everyone who asked the live question (merged duplicates)")
     p = add("export", "write the questions as json, csv, markdown, wikitext or a follow-up list",
             cmd_export)
+    p.epilog = ("json: everything with history (`townhall import` reads it back); csv: one row "
+                "per question, safe to open in a spreadsheet; markdown / wikitext: the notes "
+                "page; followup: the questions to answer in writing with their askers' "
+                "contacts. Works while a server runs. With -o, prints a summary.")
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--status", metavar="S,...", help="only these statuses, e.g. answered,follow_up")
     p.add_argument("--include-askers", action="store_true",
                    help="name the askers in notes pages (off unless [export] include_askers)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
-    p = add("import", "load a JSON export into an empty store", not_available("import"))
-    p.add_argument("file", metavar="FILE.json")
+    p = add("import", "load a JSON export (townhall export --format json) into an empty store",
+            cmd_import)
+    p.add_argument("file", metavar="FILE.json", help="a file written by `townhall export "
+                   "--format json`; the store ([store] path) must hold no questions yet")
     add("demo", "everything local, with simulated YouTube, Zoom and email traffic",
         not_available("demo"), config=False)
     add("check-config", "validate the config and say what each source is missing",

@@ -1,25 +1,76 @@
-"""Exports of a meeting's questions (design.md section 11).
+"""Exports of a meeting's questions (design.md section 11): the entry points.
 
-Every format reads a `Store` opened without the lock, so an export runs while the server does.
+`render()` turns the store into one format's bytes, `export_to_file()` writes a file and returns
+a short summary (the CLI prints it; the TUI's ctrl+e dialog shows it). The formats themselves
+live in `aggregator/export_formats/`; this module selects the questions, reads from the history
+what the formats need, and builds the summary.
+
+Every export reads a `Store` opened without the lock (`exclusive=False`), so it runs while the
+server does; it reads one consistent snapshot of the questions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from .config import Config
-from .model import Question, Status, utc_now
+from .config import Config, MeetingConfig
+from .export_formats import timeline
+from .export_formats.csv_export import to_csv
+from .export_formats.followup import followup_list
+from .export_formats.notes import MARKDOWN, WIKITEXT, notes_page
+from .model import HistoryEntry, Question, Status, utc_now
 from .store import Store
 
 FORMATS = ("json", "csv", "markdown", "wikitext", "followup")
+#: the file name extension each format is usually saved with (the TUI's default file name)
+EXTENSIONS = {"json": "json", "csv": "csv", "markdown": "md", "wikitext": "wiki",
+              "followup": "txt"}
+
+
+class ExportError(ValueError):
+    """An export that cannot be done as asked (unknown format or status)."""
+
+
+@dataclass
+class ExportData:
+    """What every renderer gets: the selected questions and the facts taken from the history."""
+
+    meeting: MeetingConfig
+    questions: list[Question]
+    #: question id -> when it was answered (answered questions only)
+    answered_at: dict[int, str] = field(default_factory=dict)
+    include_askers: bool = False
 
 
 def select(questions: Iterable[Question], statuses: Iterable[str] | None) -> list[Question]:
-    wanted = {Status(s) for s in statuses} if statuses else None
+    wanted = parse_statuses(statuses)
     return [q for q in questions if wanted is None or q.status in wanted]
+
+
+def _selected(store: Store, statuses: Iterable[str] | None) -> list[Question]:
+    wanted = parse_statuses(statuses)
+    return store.load_questions(sorted(wanted) if wanted is not None else None)
+
+
+def parse_statuses(statuses: Iterable[str] | None) -> set[Status] | None:
+    if not statuses:
+        return None
+    wanted: set[Status] = set()
+    for name in statuses:
+        try:
+            wanted.add(Status(name))
+        except ValueError:
+            known = ", ".join(s.value for s in Status)
+            raise ExportError(f"unknown status {name!r}; use one of {known}") from None
+    return wanted
 
 
 def meeting_info(config: Config) -> dict[str, Any]:
@@ -30,11 +81,122 @@ def meeting_info(config: Config) -> dict[str, Any]:
 
 def to_json(store: Store, config: Config, statuses: Iterable[str] | None = None) -> bytes:
     """Everything, with each question's history: `townhall import` reads this back."""
-    history = store.all_history()
-    questions = [
-        msgspec.structs.replace(q, history=tuple(history.get(q.id, ())))
-        for q in select(store.load_questions(), statuses)
-    ]
-    document = {"meeting": meeting_info(config), "exported_at": utc_now(),
-                "questions": questions}
-    return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
+    return b"".join(render_chunks(store, config, "json", statuses=statuses)[0])
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _json_chunks(config: Config, questions: list[Question],
+                 history: dict[int, list[HistoryEntry]]) -> Iterator[bytes]:
+    """The JSON document, one question at a time (the whole document of 100,000 questions
+    would be held three times over: structs, compact and indented). The bytes are exactly
+    `msgspec.json.format(document, indent=2)`: each question is indented on its own and
+    shifted to its depth in the document."""
+    head = {"meeting": meeting_info(config), "exported_at": utc_now(), "questions": []}
+    opening = msgspec.json.format(_encode(head), indent=2)
+    if not questions:
+        yield opening + b"\n"
+        return
+    yield opening[: opening.rindex(b"[]")] + b"[\n"
+    last = len(questions) - 1
+    for index, q in enumerate(questions):
+        full = msgspec.structs.replace(q, history=tuple(history.get(q.id, ())))
+        text = msgspec.json.format(_encode(full), indent=2)
+        yield b"    " + text.replace(b"\n", b"\n    ") + (b",\n" if index < last else b"\n")
+    yield b"  ]\n}\n"
+
+
+def load(store: Store, config: Config, statuses: Iterable[str] | None = None,
+         include_askers: bool = False) -> ExportData:
+    """The selected questions and their answer moments, read from `store`."""
+    questions = _selected(store, statuses)
+    moments: dict[int, str] = {}
+    if any(q.status is Status.ANSWERED for q in questions):
+        entries = store.all_history(actions=timeline.ANSWER_ACTIONS)
+        moments = timeline.answered_at(questions, entries)
+    return ExportData(meeting=config.meeting, questions=questions, answered_at=moments,
+                      include_askers=include_askers or config.export.include_askers)
+
+
+def render_chunks(store: Store, config: Config, fmt: str, *,
+                  statuses: Iterable[str] | None = None, include_askers: bool = False
+                  ) -> tuple[Iterator[bytes], ExportData]:
+    """One format's UTF-8 bytes, in chunks to write out, and the data behind them."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "json":
+        questions = _selected(store, statuses)
+        history = store.all_history()
+        data = ExportData(meeting=config.meeting, questions=questions,
+                          answered_at=timeline.answered_at(questions, history))
+        return _json_chunks(config, questions, history), data
+    data = load(store, config, statuses, include_askers)
+    return iter([_RENDERERS[fmt](data).encode("utf-8")]), data
+
+
+def render(store: Store, config: Config, fmt: str, *, statuses: Iterable[str] | None = None,
+           include_askers: bool = False) -> tuple[bytes, ExportData]:
+    """One format's bytes (UTF-8) and the data they were made from (for the summary)."""
+    chunks, data = render_chunks(store, config, fmt, statuses=statuses,
+                                 include_askers=include_askers)
+    return b"".join(chunks), data
+
+
+_RENDERERS = {
+    "csv": lambda data: to_csv(data.questions),
+    "markdown": lambda data: notes_page(data, MARKDOWN),
+    "wikitext": lambda data: notes_page(data, WIKITEXT),
+    "followup": followup_list,
+}
+
+
+def write_atomically(path: str | Path, chunks: Iterable[bytes]) -> None:
+    """Write `chunks` to `path` through a temporary file, so a reader never sees half a file."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.writelines(chunks)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_to_file(store: Store, config: Config, fmt: str, path: str | Path, *,
+                   statuses: Iterable[str] | None = None, include_askers: bool = False) -> str:
+    """Write one format to `path`; returns the short summary to show (CLI, TUI ctrl+e)."""
+    target = Path(path).expanduser()
+    if not target.parent.is_dir():
+        raise ExportError(f"cannot write {target}: the folder {target.parent} does not exist")
+    chunks, data = render_chunks(store, config, fmt, statuses=statuses,
+                                 include_askers=include_askers)
+    try:
+        write_atomically(target, chunks)
+    except OSError as exc:
+        raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return summary(data, fmt, target)
+
+
+def summary(data: ExportData, fmt: str, path: str | Path) -> str:
+    """Counts per status and per source, and the median time from arrival to answer."""
+    questions = data.questions
+    statuses = Counter(q.status.value for q in questions)
+    sources = Counter(q.source for q in questions)
+    lines = [f"wrote {len(questions)} question{'s' if len(questions) != 1 else ''} "
+             f"as {fmt} to {path}"]
+    if questions:
+        lines.append("by status: " + ", ".join(
+            f"{s.value} {statuses[s.value]}" for s in Status if statuses[s.value]))
+        lines.append("by source: " + ", ".join(
+            f"{name} {count}" for name, count in sorted(sources.items())))
+    median = timeline.median_answer_seconds(questions, data.answered_at)
+    if median is None:
+        lines.append("median time from arrival to answer: none answered")
+    else:
+        lines.append(f"median time from arrival to answer: {timeline.format_duration(median)} "
+                     f"({len(data.answered_at)} answered)")
+    return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""CSV: one row per question, for spreadsheets (design.md section 11, issue 8).
+
+RFC 4180 through the csv module (quoted where needed, CRLF line ends, UTF-8 without a BOM);
+every text cell goes through `csv_cell`, so a question like `=HYPERLINK(...)` is shown, never
+evaluated. Numeric columns (id, askers) are ours and written as numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+from ..model import Question
+from .escaping import csv_cell
+
+COLUMNS = ("id", "source", "author", "text", "edited_text", "status", "dismiss_reason", "tags",
+           "assignee", "note", "received_at", "askers")
+TAG_SEPARATOR = "; "
+
+
+def csv_row(q: Question) -> list[str | int]:
+    texts = (q.source, q.author.name, q.text, q.edited_text or "", q.status.value,
+             q.dismiss_reason or "", TAG_SEPARATOR.join(q.tags), q.assignee or "", q.note or "",
+             q.received_at)
+    return [q.id, *(csv_cell(t) for t in texts), len(q.askers)]
+
+
+def to_csv(questions: Iterable[Question]) -> str:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(csv_row(q) for q in questions)
+    return out.getvalue()

@@ -1,0 +1,67 @@
+"""When each question was answered, derived from its history (the `changes` audit log).
+
+The notes page lists answered questions in the order they were answered, and the summary gives
+the median time from arrival to answer; neither is a field of `Question`, so both come from the
+history. The answer moment is the last `answered` entry (a question reopened and answered again
+counts from the second time), or the `received` entry of a question imported as answered (the
+Zoom Q&A report, a JSON import). A question whose answered state came back through `undo` keeps
+its earlier answered entry, which is when it was really answered.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+
+from ..model import HistoryEntry, Question, Status, parse_iso
+
+
+#: the history actions `answered_moment` looks at (the store can read just these)
+ANSWER_ACTIONS = ("answered", "received")
+
+
+def answered_moment(history: Sequence[HistoryEntry]) -> str | None:
+    for entry in reversed(history):
+        if entry.action == "answered":
+            return entry.at
+        if entry.action == "received" and entry.detail.get("status") == Status.ANSWERED.value:
+            return entry.at
+    return None
+
+
+def answered_at(questions: Iterable[Question],
+                history: Mapping[int, Sequence[HistoryEntry]]) -> dict[int, str]:
+    """Question id -> when it was answered, for the answered questions among `questions`."""
+    moments: dict[int, str] = {}
+    for q in questions:
+        if q.status is Status.ANSWERED:
+            moments[q.id] = answered_moment(history.get(q.id, ())) or q.received_at
+    return moments
+
+
+def in_answer_order(questions: Iterable[Question], moments: Mapping[int, str]) -> list[Question]:
+    """The answered questions, first answered first (ties: lower id first)."""
+    answered = [q for q in questions if q.id in moments]
+    return sorted(answered, key=lambda q: (parse_iso(moments[q.id]), q.id))
+
+
+def median_answer_seconds(questions: Iterable[Question],
+                          moments: Mapping[int, str]) -> float | None:
+    """Median seconds from arrival (received_at) to answer; None when nothing was answered."""
+    waits = [
+        max((parse_iso(moments[q.id]) - parse_iso(q.received_at)).total_seconds(), 0.0)
+        for q in questions if q.id in moments
+    ]
+    return statistics.median(waits) if waits else None
+
+
+def format_duration(seconds: float) -> str:
+    """`1 h 02 min`, `12 min 05 s`, `40 s`: short enough for a one-line summary."""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
