@@ -58,7 +58,7 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_check_config_says_what_each_source_is_missing(tmp_path: Path) -> None:
     path = tmp_path / "townhall.toml"
-    path.write_text('[zoom]\nenabled = true\n[youtube]\nenabled = true\nvideo = "abc"\n'
+    path.write_text('[zoom]\nenabled = true\n[youtube]\nenabled = true\nvideo = "dQw4w9WgXcQ"\n'
                     '[email]\nenabled = false\n')
     env = {"ZOOM_WEBHOOK_SECRET_TOKEN": "", "YOUTUBE_API_KEY": "k"}
     result = townhall("check-config", "--config", str(path), env=env)
