@@ -81,6 +81,7 @@ class MainScreen(ModerationActions, Screen[None]):
         self._detail_timer: Timer | None = None
         self._history: dict[int, list[HistoryEntry]] = {}
         self.loaded = False
+        self.tabs_plain = ""
 
     @property
     def moderator_app(self) -> ModeratorApp:
@@ -140,7 +141,7 @@ class MainScreen(ModerationActions, Screen[None]):
             self.flush()
             return
         if self._flush_timer is None:
-            delay = max(0.0, self._last_flush + BATCH_INTERVAL - time.monotonic())
+            delay = max(0.005, self._last_flush + BATCH_INTERVAL - time.monotonic())
             self._flush_timer = self.set_timer(delay, self.flush)
 
     def flush(self) -> None:
@@ -182,7 +183,9 @@ class MainScreen(ModerationActions, Screen[None]):
 
     def _show_tabs(self) -> None:
         jump = self.moderator_app.keys_for("jump_new")
-        self.tabs.update(tabs_content(self.model, self.queue_list.pending_new, jump))
+        content = tabs_content(self.model, self.queue_list.pending_new, jump)
+        self.tabs_plain = content.plain
+        self.tabs.update(content)
 
     # --- the cursor and the detail pane -----------------------------------------------
 

@@ -113,13 +113,14 @@ class DetailPane(VerticalScroll, can_focus=False):
         super().__init__(id=id)
         self.body = Static(Content("No question selected."), markup=False, id="detail-body")
         self.show_raw = False
+        self.plain = ""  # what is shown, as text (tests, and a copy command later)
 
     def compose(self):  # type: ignore[override]
         yield self.body
 
     def show(self, q: Question | None, questions: Mapping[int, Question],
              history: list[HistoryEntry] | None) -> None:
-        if q is None:
-            self.body.update(Content("No question selected."))
-            return
-        self.body.update(detail_content(q, questions, show_raw=self.show_raw, history=history))
+        content = (Content("No question selected.") if q is None else
+                   detail_content(q, questions, show_raw=self.show_raw, history=history))
+        self.plain = content.plain
+        self.body.update(content)

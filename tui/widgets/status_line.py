@@ -64,7 +64,10 @@ class StatusLine(Static):
         self.connected = True
         self.connection_reason: str | None = None
         self.collectors: list[CollectorHealth] = []
+        self.plain = ""
 
     def show(self) -> None:
-        self.update(status_content(self.collectors, connected=self.connected,
-                                   connection_reason=self.connection_reason))
+        content = status_content(self.collectors, connected=self.connected,
+                                 connection_reason=self.connection_reason)
+        self.plain = content.plain
+        self.update(content)
