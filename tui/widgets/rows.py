@@ -8,7 +8,6 @@ replaced here too: a Segment is written to the terminal as is.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -101,10 +100,7 @@ def row_segments(q: Question, width: int, now: float | None, received: float | N
         Segment(age, base + dim),
         Segment(marks, base + accent),
     ]
-    used = sum(cell_len(s.text) for s in segments)
-    if used < width:
-        segments.append(Segment(" " * (width - used), base))
-    return segments
+    return Segment.adjust_line_length(segments, width, style=base)
 
 
 def header_segments(width: int, style: Style) -> list[Segment]:
@@ -112,7 +108,3 @@ def header_segments(width: int, style: Style) -> list[Segment]:
     line = ("#".rjust(NUMBER_W - 1) + " " + fit("Source", SOURCE_W) + fit("Author", AUTHOR_W)
             + fit("Question", text_w + 1) + "Age".rjust(AGE_W - 1) + " " + fit("Marks", MARKS_W))
     return [Segment(fit(line, width), style)]
-
-
-def now_epoch(clock: datetime) -> float:
-    return clock.timestamp()
