@@ -113,7 +113,8 @@ class QueueList(ScrollView, can_focus=True):
             segments: list[Segment] = row_segments(
                 q, width, self._now, received, base,
                 Style(dim=True) if not selected else Style(),
-                self.get_component_rich_style("queue-list--marks", partial=True))
+                Style() if selected else self.get_component_rich_style(
+                    "queue-list--marks", partial=True))
             strip = Strip(segments, width)
             self._strips.set(key, strip)
         return strip
