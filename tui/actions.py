@@ -59,6 +59,9 @@ class ModerationActions:
         def run_worker(self, work: Any, **kw: Any) -> Any: ...
         def refresh_detail(self) -> None: ...
         def _show_tabs(self) -> None: ...
+        def open_search(self) -> None: ...
+        def close_search(self) -> None: ...
+        search_bar: Any
         def current_question(self) -> Question | None: ...
         @property
         def app(self) -> Any: ...
@@ -236,8 +239,7 @@ class ModerationActions:
                                                         "author": answer[1] or None}))
 
     def action_search(self) -> None:
-        self.ask(TextPrompt("Search this view (empty clears)", self.model.query,
-                            placeholder="words, a name, #12 ..."), self.apply_search)
+        self.open_search()
 
     def apply_search(self, query: str) -> None:
         self.model.search(query)
@@ -245,7 +247,9 @@ class ModerationActions:
         self._show_tabs()
 
     def action_clear_search(self) -> None:
-        if self.model.query:
+        if self.search_bar.display:
+            self.close_search()
+        elif self.model.query:
             self.apply_search("")
 
     def action_export(self) -> None:

@@ -89,6 +89,14 @@ class ViewIndex:
             return None
         return bisect.bisect_left(self._keys, key)
 
+    def matching(self, needle: str, haystack: dict[int, str],
+                 accepts: Callable[[Question], bool]) -> ViewIndex:
+        """The rows whose haystack contains `needle`, in the same order (no re-sort)."""
+        sub = ViewIndex(accepts, self.key)
+        sub._keys = [key for key in self._keys if needle in haystack[key[-1]]]
+        sub._key_of = {key[-1]: key for key in sub._keys}
+        return sub
+
     def update(self, old: Question | None, new: Question) -> tuple[int | None, int | None]:
         """Apply one change; returns (row removed from, row inserted at), each None if none."""
         removed = inserted = None
@@ -152,7 +160,7 @@ class QueueModel:
 
     def load(self, questions: Iterable[Question], seq: int = 0) -> None:
         self.questions = {q.id: q for q in questions}
-        self._haystack.clear()
+        self._haystack = {}
         self.seq = seq
         for index in self.indexes.values():
             index.rebuild(self.questions.values())
@@ -168,7 +176,8 @@ class QueueModel:
             if old is None:
                 result.created += 1
             self.questions[new.id] = new
-            self._haystack.pop(new.id, None)
+            if self._haystack:
+                self._haystack[new.id] = search_haystack(new)
             for view_id, index in self.indexes.items():
                 removed, inserted = index.update(old, new)
                 if view_id == self.current and self._search is None:
@@ -228,7 +237,11 @@ class QueueModel:
             return
         base = self.indexes[self.current]
         needle = self.query.casefold()
+        hay = self._haystack
+        if len(hay) < len(self.questions):  # built once, then kept current by apply()
+            for q in self.questions.values():
+                if q.id not in hay:
+                    hay[q.id] = search_haystack(q)
         accepts = base.accepts
-        self._search = ViewIndex(
-            lambda q: accepts(q) and needle in self._haystack_of(q), base.key,
-            (self.questions[qid] for qid in base.ids(0, len(base))))
+        self._search = base.matching(
+            needle, hay, lambda q: accepts(q) and needle in self._haystack_of(q))

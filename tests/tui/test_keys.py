@@ -238,15 +238,20 @@ async def test_search_narrows_and_escape_clears(queue):
     async with app.run_test(size=(120, 30)) as pilot:
         m = await loaded(pilot)
         await pilot.press("slash")
-        await wait_for(pilot, lambda: bool(app.screen.query(Input)))
-        await pilot.press(*"ZEBRA", "enter")
+        await wait_for(pilot, lambda: m.search_bar.has_focus)
+        await pilot.press(*"zebra", "enter")
         await wait_for(pilot, lambda: len(m.model.view) == 1)
-        assert "search: ZEBRA (1)" in m.tabs_plain
+        assert "search: zebra (1)" in m.tabs_plain
         assert m.queue_list.cursor_id == 4
         await queue.submit(incoming(10, text="zebra again"))  # arrivals respect the search
         await wait_for(pilot, lambda: len(m.model.view) == 2)
+        assert m.queue_list.has_focus and not m.search_bar.display
         await pilot.press("escape")
         await wait_for(pilot, lambda: len(m.model.view) == 5)
+        await pilot.press("slash")  # escape in the bar closes it, the search stays
+        await wait_for(pilot, lambda: m.search_bar.has_focus)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: m.queue_list.has_focus)
 
 
 async def test_views_counts_and_likely_first(queue):

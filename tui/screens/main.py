@@ -7,6 +7,7 @@ moderator's own command is applied at once, so a key press repaints without wait
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -18,7 +19,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from aggregator.client import Client, ConnectionChanged, HealthChanged
 from aggregator.health import CollectorHealth
@@ -71,6 +72,8 @@ class MainScreen(ModerationActions, Screen[None]):
         self.detail = DetailPane(id="detail")
         self.status_line = StatusLine(id="status")
         self.tabs = Static(Content(""), markup=False, id="tabs")
+        self.search_bar = Input(placeholder="search this view: enter applies (empty clears), "
+                                "escape closes", id="search-bar")
         self._pending: list[Question] = []
         self._snapshot: Snapshot | None = None
         self._health: list[CollectorHealth] | None = None
@@ -89,6 +92,7 @@ class MainScreen(ModerationActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield self.tabs
+        yield self.search_bar
         yield self.queue_list
         yield self.detail
         yield self.status_line
@@ -156,6 +160,9 @@ class MainScreen(ModerationActions, Screen[None]):
                 self.model.load(snapshot.questions, snapshot.seq)
                 self.queue_list.reset()
                 self.loaded = True
+                # 100,000 long-lived questions: keep them out of the cyclic GC's full scans,
+                # which otherwise pause the UI for a noticeable moment now and then.
+                gc.freeze()
             if self._pending:
                 changes, self._pending = self._pending, []
                 cursor = self.queue_list.cursor_id
@@ -186,6 +193,22 @@ class MainScreen(ModerationActions, Screen[None]):
         content = tabs_content(self.model, self.queue_list.pending_new, jump)
         self.tabs_plain = content.plain
         self.tabs.update(content)
+
+    # --- the search bar (inline: a modal screen would cost a full repaint per search) ----
+
+    def open_search(self) -> None:
+        self.search_bar.value = self.model.query
+        self.search_bar.display = True
+        self.search_bar.focus()
+
+    def close_search(self) -> None:
+        self.search_bar.display = False
+        self.queue_list.focus()
+
+    @on(Input.Submitted, "#search-bar")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self.close_search()
+        self.apply_search(event.value)
 
     # --- the cursor and the detail pane -----------------------------------------------
 
