@@ -27,6 +27,11 @@ def status_of(queue, qid: int) -> Status:
     return queue.get(qid).status
 
 
+def ui_status(m, qid: int) -> Status:
+    """The status the screen shows (it lags the queue until the change is committed)."""
+    return m.model.questions[qid].status
+
+
 async def modal_open(pilot, kind) -> None:
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind))
 
@@ -86,27 +91,27 @@ async def test_host_list_keys_live_answered_follow_up_next_reorder(queue):
         await pilot.pause()
         assert m.queue_list.cursor_id == 1  # rank order
         await pilot.press("shift+down")
-        await wait_for(pilot, lambda: queue.get(1).rank == 1)
+        await wait_for(pilot, lambda: m.model.questions[1].rank == 1)
         assert m.queue_list.cursor_id == 1  # the cursor follows its question
         await pilot.press("shift+up")
-        await wait_for(pilot, lambda: queue.get(1).rank == 0)
+        await wait_for(pilot, lambda: m.model.questions[1].rank == 0)
         await pilot.press("l")
-        await wait_for(pilot, lambda: status_of(queue, 1) is Status.LIVE)
+        await wait_for(pilot, lambda: ui_status(m, 1) is Status.LIVE)
         await pilot.press("x")
-        await wait_for(pilot, lambda: status_of(queue, 1) is Status.ANSWERED)
+        await wait_for(pilot, lambda: ui_status(m, 1) is Status.ANSWERED)
         await pilot.press("ctrl+n")  # next: the top of the host list goes live
-        await wait_for(pilot, lambda: status_of(queue, 2) is Status.LIVE)
+        await wait_for(pilot, lambda: ui_status(m, 2) is Status.LIVE)
         await pilot.press("home")
         await pilot.pause()
         assert m.queue_list.cursor_id == 2
         await pilot.press("r")  # requeue the live one
-        await wait_for(pilot, lambda: status_of(queue, 2) is Status.QUEUED)
+        await wait_for(pilot, lambda: ui_status(m, 2) is Status.QUEUED)
         await pilot.press("down", "w")
-        await wait_for(pilot, lambda: status_of(queue, 3) is Status.FOLLOW_UP)
+        await wait_for(pilot, lambda: ui_status(m, 3) is Status.FOLLOW_UP)
         await pilot.press("4")
         await wait_for(pilot, lambda: m.queue_list.cursor_id == 3)
         await pilot.press("r")  # reopen
-        await wait_for(pilot, lambda: status_of(queue, 3) is Status.QUEUED)
+        await wait_for(pilot, lambda: ui_status(m, 3) is Status.QUEUED)
         await pilot.press("3")
         await pilot.pause()
         assert m.model.counts()["answered"] == 1 and m.queue_list.cursor_id == 1
@@ -116,39 +121,39 @@ async def test_star_edit_tag_note_assign(queue):
     await seed(queue, 1)
     app = make_app(queue)
     async with app.run_test(size=(120, 30)) as pilot:
-        await loaded(pilot)
+        m = await loaded(pilot)
         await pilot.press("s")
-        await wait_for(pilot, lambda: queue.get(1).starred)
+        await wait_for(pilot, lambda: m.model.questions[1].starred)
         await pilot.press("s")
-        await wait_for(pilot, lambda: not queue.get(1).starred)
+        await wait_for(pilot, lambda: not m.model.questions[1].starred)
 
         await pilot.press("e")
         await wait_for(pilot, lambda: bool(app.screen.query(TextArea)))
         app.screen.query_one(TextArea).text = "Better wording?"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: queue.get(1).edited_text == "Better wording?")
+        await wait_for(pilot, lambda: m.model.questions[1].edited_text == "Better wording?")
         assert queue.get(1).text == "Question number 1?"
 
         await pilot.press("t")
         await wait_for(pilot, lambda: bool(app.screen.query(Input)))
         app.screen.query_one(Input).value = "budget, grants ,"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: queue.get(1).tags == ("budget", "grants"))
+        await wait_for(pilot, lambda: m.model.questions[1].tags == ("budget", "grants"))
 
         await pilot.press("c")
         await wait_for(pilot, lambda: bool(app.screen.query(TextArea)))
         app.screen.query_one(TextArea).text = "Answered: yes, in Q3."
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: queue.get(1).note == "Answered: yes, in Q3.")
+        await wait_for(pilot, lambda: m.model.questions[1].note == "Answered: yes, in Q3.")
 
         await pilot.press("o")
         await modal_open(pilot, ChoicePrompt)
         await pilot.press("down", "enter")  # answerers offered: Maggie, Jan
-        await wait_for(pilot, lambda: queue.get(1).assignee == "Jan")
+        await wait_for(pilot, lambda: m.model.questions[1].assignee == "Jan")
         await pilot.press("o")
         await modal_open(pilot, ChoicePrompt)
         await pilot.press("tab", *"Kaarel", "enter")
-        await wait_for(pilot, lambda: queue.get(1).assignee == "Kaarel")
+        await wait_for(pilot, lambda: m.model.questions[1].assignee == "Kaarel")
 
 
 async def test_merge_offers_similar_first(queue):
