@@ -366,3 +366,23 @@ async def test_export_dialog_writes_json(queue, tmp_path: Path):
         await wait_for(pilot, lambda: any("wrote 2 questions" in n.message
                                           for n in app._notifications))
     assert len(json.loads(target.read_text())["questions"]) == 2
+
+
+def test_readme_documents_every_binding_id():
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Moderator keys", 1)[1].split("\n## ", 1)[0]
+    for binding_id in BINDING_IDS:
+        assert f"`{binding_id}`" in section, binding_id
+
+
+def test_run_refuses_an_unknown_keymap_id(tmp_path):
+    from tests.conftest import townhall
+
+    config = tmp_path / "townhall.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "db"}"\n[tui]\nkeymap = {{ aprove = "y" }}\n')
+    result = townhall("run", "--config", str(config), timeout=30)
+    assert result.returncode == 2
+    assert "tui.keymap.aprove" in result.stderr and "unknown binding id" in result.stderr
+    assert "approve" in result.stderr
