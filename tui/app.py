@@ -76,10 +76,6 @@ class ModeratorApp(App[None]):
                                 lambda action=spec.action: self.call_later(
                                     self.run_action, action, main))
 
-    async def on_unmount(self) -> None:
-        # The client belongs to the caller, who closes it; nothing else to clean up here.
-        return None
-
 
 def build_moderator_app(client: Client, *, keymap: dict[str, str] | None = None,
                         meeting_title: str = "Townhall", answerers: list[str] | None = None,
