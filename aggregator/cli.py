@@ -6,6 +6,7 @@ Exit status: 0 success, 1 a runtime failure (the message says what), 2 bad usage
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -120,9 +121,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _load_tui(name: str):  # noqa: ANN202
-    # aggregator/ never imports tui/ (import-linter contract): the TUI is loaded by name here
-    import importlib
-
+    """aggregator/ never imports tui/ (import-linter contract): the TUI is loaded by name, only
+    by the commands that show one, so `serve`, `export` and the collectors run without Textual."""
     return importlib.import_module(name)
 
 
@@ -186,6 +186,10 @@ def cmd_youtube_login(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    return int(_load_tui("tui.run").main(_config(args)))
+
+
 def not_available(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         raise CliError(f"`townhall {name}` is not available yet", EXIT_USAGE)
@@ -210,8 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    add("run", "store, server, collectors and the moderator TUI in one process",
-        not_available("run"))
+    add("run", "store, server, collectors and the moderator TUI in one process (keys: press ? "
+        "in the app; ctrl+q quits)", cmd_run)
     add("serve", "store, server and collectors without a TUI (a shared machine); remote "
         "moderators, the host and the overlay connect to it", cmd_serve)
     p = add("connect", "the moderator TUI against a remote Townhall server", cmd_connect,

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import msgspec
 
 from .commands import ROLE_OPS, Command, CommandError
+from .config import Config
 from .health import CollectorHealth, HealthRegistry
 from .model import HistoryEntry
 from .queue import Change, QuestionQueue, Snapshot
@@ -58,11 +59,13 @@ class LocalClient:
     """A Client over a queue in this process."""
 
     def __init__(self, queue: QuestionQueue, health: HealthRegistry | None = None, *,
-                 actor: str = "moderator", role: str = "moderator") -> None:
+                 actor: str = "moderator", role: str = "moderator",
+                 config: Config | None = None) -> None:
         self.queue = queue
         self.health = health or HealthRegistry()
         self.actor = actor
         self.role = role
+        self.config = config or Config()
 
     async def events(self) -> AsyncIterator[ClientEvent]:
         out: asyncio.Queue[ClientEvent] = asyncio.Queue()
@@ -100,6 +103,36 @@ class LocalClient:
 
     async def history(self, question_id: int) -> list[HistoryEntry]:
         return self.queue.history(question_id)
+
+    async def export(self, fmt: str, path: str) -> str:
+        """Write an export of everything committed so far; returns a one-line summary.
+
+        Runs in a thread on its own read-only connection (the store's writer keeps going).
+        Uses issue 8's `export_to_file` when present; until then only json is available.
+        """
+        from . import export as exporter
+        from .store import Store
+
+        if self.role != "moderator":
+            raise CommandError("forbidden", f"a {self.role} may not export")
+        await self.queue.flush()
+        store_path = self.queue.store.path
+        export_to_file = getattr(exporter, "export_to_file", None)
+
+        def run() -> str:
+            with Store(store_path, exclusive=False) as store:
+                if export_to_file is not None:
+                    return str(export_to_file(store, self.config, fmt, path))
+                if fmt != "json":
+                    raise CommandError("invalid", f"the {fmt} export is not available yet; "
+                                       "use json")
+                data = exporter.to_json(store, self.config)
+                count = len(store.load_questions())
+            with open(path, "wb") as fh:
+                fh.write(data)
+            return f"wrote {count} questions as json to {path}"
+
+        return await asyncio.to_thread(run)
 
     async def close(self) -> None:
         return None

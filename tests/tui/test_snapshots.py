@@ -1,0 +1,87 @@
+"""SVG snapshots of the main views (pytest-textual-snapshot's SVG extension, syrupy).
+
+Stable by construction: a fixed clock for the age column, fixed received/history times (the
+queue's `utc_now` is pinned), no blinking cursor on screen, a fixed terminal size. Review
+changes with `pytest --snapshot-update` and the report before accepting.
+"""
+
+from __future__ import annotations
+
+import pytest
+from pytest_textual_snapshot import SVGImageExtension
+from tui_helpers import loaded, make_app, wait_for
+
+import aggregator.queue
+import aggregator.store
+from aggregator.commands import Command
+from aggregator.health import HealthRegistry
+from aggregator.client import LocalClient
+from tests.conftest import incoming
+from tui.app import build_moderator_app
+from tui_helpers import fixed_clock
+
+PINNED = "2022-11-10T14:00:00.000Z"
+
+
+@pytest.fixture
+def pinned_time(monkeypatch):
+    monkeypatch.setattr(aggregator.queue, "utc_now", lambda: PINNED)
+    monkeypatch.setattr(aggregator.store, "utc_now", lambda: PINNED)
+
+
+async def seed(queue) -> None:
+    rows = [
+        (1, "youtube", "Ana", "How will the budget for next year be decided?"),
+        (2, "zoom", "Kaarel", "Can you say more about the grants programme?"),
+        (3, "email", "Simona", "Will the recording be published afterwards?"),
+        (4, "youtube", "Troll", "[@click=app.quit]click me[/] lol"),
+        (5, "youtube", "李雷", "会议有中文字幕吗？ 🎉"),
+        (6, "zoom", "Jan", "What is the timeline for the new policy?"),
+    ]
+    for n, source, author, text in rows:
+        await queue.submit(incoming(n, text=text, source=source, author=author,
+                                    meta={"subject": "Question for Maggie"}
+                                    if source == "email" else {}))
+    await queue.apply(Command(op="approve", question=2), "ana")
+    await queue.apply(Command(op="approve", question=6), "ana")
+    await queue.apply(Command(op="go_live", question=2), "ana")
+    await queue.apply(Command(op="star", question=6), "ana")
+    await queue.apply(Command(op="tag", question=6, args={"tags": ["policy"]}), "ana")
+    await queue.apply(Command(op="assign", question=6, args={"assignee": "Maggie"}), "ana")
+    await queue.apply(Command(op="dismiss", question=4, args={"reason": "spam"}), "ana")
+
+
+@pytest.mark.parametrize("keys,name", [
+    ((), "incoming"),
+    (("2",), "host_list"),
+    (("5",), "dismissed"),
+    (("6", "down", "down"), "all"),
+])
+async def test_main_views(queue, pinned_time, snapshot, keys, name):
+    await seed(queue)
+    health = HealthRegistry()
+    health.set("youtube", "live", quota_spent=120)
+    health.set("zoom", "backoff", "HTTP 503", retry_at="2022-11-10T14:31:00.000Z")
+    app = build_moderator_app(LocalClient(queue, health, actor="ana"),
+                              meeting_title="Conversation with Maggie", clock=fixed_clock)
+    async with app.run_test(size=(110, 32)) as pilot:
+        m = await loaded(pilot)
+        await pilot.press(*keys)
+        await pilot.pause()
+        await wait_for(pilot, lambda: "History" in m.detail.plain
+                       and "loading" not in m.detail.plain)
+        await wait_for(pilot, lambda: "zoom backoff" in m.status_line.plain)
+        await pilot.pause()
+        assert app.export_screenshot() == snapshot(extension_class=SVGImageExtension, name=name)
+
+
+async def test_help_and_dismiss_modal(queue, pinned_time, snapshot):
+    await seed(queue)
+    app = make_app(queue)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await loaded(pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.export_screenshot() == snapshot(extension_class=SVGImageExtension,
+                                                   name="dismiss_modal")

@@ -1,0 +1,97 @@
+"""The real `townhall run` in a real terminal (tmux): add a manual question, approve it, quit.
+
+Skipped only when tmux is not installed (`.ci/run` installs it). Uses its own tmux server
+socket, so it never touches anyone's sessions, and kills only that server at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from aggregator.model import Status
+from aggregator.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+TMUX = shutil.which("tmux")
+
+pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed "
+                                "(apt-get install tmux; .ci/run does it)")
+
+
+class Tmux:
+    def __init__(self) -> None:
+        self.socket = f"townhall-smoke-{uuid.uuid4().hex[:8]}"
+        self.session = "smoke"
+
+    def __call__(self, *args: str) -> str:
+        proc = subprocess.run([TMUX, "-L", self.socket, *args], capture_output=True,
+                              text=True, timeout=10)
+        return proc.stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-t", self.session, "-p")
+
+    def alive(self) -> bool:
+        return subprocess.run([TMUX, "-L", self.socket, "has-session", "-t", self.session],
+                              capture_output=True, timeout=10).returncode == 0
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} did not appear; the screen was:\n{screen}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_run_add_approve_quit(tmp_path: Path):
+    db = tmp_path / "townhall.db"
+    config = tmp_path / "townhall.toml"
+    config.write_text(f'[meeting]\ntitle = "Smoke meeting"\n[store]\npath = "{db}"\n'
+                      f'[server]\nport = {free_port()}\n')
+    command = (f"cd {shlex.quote(str(tmp_path))} && PYTHONPATH={shlex.quote(str(ROOT))} "
+               f"TEXTUAL_ANIMATIONS=none {shlex.quote(sys.executable)} -m aggregator run "
+               f"--config {shlex.quote(str(config))}; sleep 0.5")
+    tmux = Tmux()
+    env_note = os.environ.get("TERM", "")
+    try:
+        tmux("new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "35", command)
+        tmux.wait_for("1 Incoming (0)")
+        tmux("send-keys", "-t", tmux.session, "n")
+        tmux.wait_for("New question")
+        tmux("send-keys", "-t", tmux.session, "-l", "Is this the smoke test?")
+        tmux.wait_for("Is this the smoke test?")
+        tmux("send-keys", "-t", tmux.session, "Enter")
+        tmux.wait_for("1 Incoming (1)")
+        tmux("send-keys", "-t", tmux.session, "a")
+        screen = tmux.wait_for("2 Host list (1)")
+        assert "1 Incoming (0)" in screen
+        tmux("send-keys", "-t", tmux.session, "C-q")
+        deadline = time.monotonic() + 15
+        while tmux.alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not tmux.alive(), f"townhall run did not exit on ctrl+q (TERM={env_note})"
+    finally:
+        tmux("kill-server")
+    with Store(db, exclusive=False) as store:
+        questions = store.load_questions()
+    assert [(q.text, q.status, q.source) for q in questions] == [
+        ("Is this the smoke test?", Status.QUEUED, "manual")]

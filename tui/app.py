@@ -1,0 +1,88 @@
+"""The moderator app and its factory (the contract other issues call).
+
+`build_moderator_app(client, ...)` is all `townhall run` (a LocalClient), `townhall connect`
+(a remote client) and `townhall demo` need: the app talks only to `client`. Keys come from
+`keymap.KEYS`, remapped by `[tui] keymap` through Textual's keymap support (binding ids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from aggregator.client import Client
+
+from .keymap import KEYS, display_keys, effective_keys, validate_keymap
+from .screens.main import MainScreen
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ModeratorApp(App[None]):
+    CSS_PATH = Path(__file__).with_name("townhall.tcss")
+    BINDINGS = [Binding(spec.keys, spec.action, spec.footer, show=spec.show, id=spec.id,
+                        tooltip=spec.description,
+                        priority=spec.id == "quit")
+                for spec in KEYS if spec.id in ("help", "command_palette", "quit")]
+
+    def __init__(self, client: Client, *, keymap: dict[str, str] | None = None,
+                 meeting_title: str = "Townhall", answerers: list[str] | None = None,
+                 clock: Clock | None = system_clock) -> None:
+        super().__init__()
+        self.client = client
+        self.user_keymap = validate_keymap(keymap)
+        self.title = meeting_title
+        self.sub_title = f"moderator: {getattr(client, 'actor', '?')}"
+        self.answerers = list(answerers or [])
+        self.clock = clock
+        #: messages shown as notifications once the screen is up (e.g. "no config found")
+        self.startup_notices: list[str] = []
+        self.main: MainScreen | None = None
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.user_keymap)
+        self.main = MainScreen(self.client, self.clock, self.answerers)
+        self.push_screen(self.main)
+        for notice in self.startup_notices:
+            self.notify(notice, markup=False, timeout=10)
+
+    def keys_for(self, binding_id: str) -> str:
+        return display_keys(effective_keys(self.user_keymap)[binding_id])
+
+    def action_help(self) -> None:
+        if self.main is not None:
+            self.main.action_help()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every moderator action in the command palette, with its key."""
+        yield from super().get_system_commands(screen)
+        if self.main is None or screen is not self.main:
+            return
+        main = self.main
+        for spec in KEYS:
+            if spec.id in ("command_palette", "quit"):
+                continue
+            yield SystemCommand(f"{spec.description} ({self.keys_for(spec.id)})",
+                                f"binding id: {spec.id}",
+                                lambda action=spec.action: self.call_later(
+                                    self.run_action, action, main))
+
+
+def build_moderator_app(client: Client, *, keymap: dict[str, str] | None = None,
+                        meeting_title: str = "Townhall", answerers: list[str] | None = None,
+                        clock: Clock | None = system_clock) -> App[None]:
+    """The moderator TUI over `client`. Raises ConfigError for an unknown keymap binding id.
+
+    `clock` is for tests and snapshots (a fixed time makes the age column stable).
+    """
+    return ModeratorApp(client, keymap=keymap, meeting_title=meeting_title,
+                        answerers=answerers, clock=clock)

@@ -1,0 +1,48 @@
+"""`townhall run`: the store, queue, server and collectors, and the moderator TUI, one process.
+
+The wiring of design.md section 2: this outer asyncio main owns everything through `Runtime`,
+awaits `app.run_async()`, and shuts down in `finally` in a fixed order (the client, then the
+collectors, the server and the store, by Runtime's exit). Nothing depends on Textual's worker
+cleanup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+
+from aggregator.client import LocalClient
+from aggregator.config import Config
+from aggregator.runtime import Runtime
+
+from .app import build_moderator_app
+from .keymap import validate_keymap
+
+NO_CONFIG = ("No config file found: every collector is off. Manual questions (n) still work; "
+             "see config.example.toml.")
+
+
+def moderator_name() -> str:
+    try:
+        return getpass.getuser() or "moderator"
+    except (KeyError, OSError):  # no user name in a container
+        return "moderator"
+
+
+async def run_moderator(config: Config) -> None:
+    keymap = validate_keymap(config.tui.keymap, config.source)  # bad keys: exit 2 before start
+    async with Runtime(config) as rt:
+        client = LocalClient(rt.queue, rt.health, actor=moderator_name(), config=config)
+        app = build_moderator_app(client, keymap=keymap, meeting_title=config.meeting.title,
+                                  answerers=list(config.meeting.answerers))
+        if config.source is None:
+            app.startup_notices.append(NO_CONFIG)  # type: ignore[attr-defined]
+        try:
+            await app.run_async()
+        finally:
+            await client.close()
+
+
+def main(config: Config) -> int:
+    asyncio.run(run_moderator(config))
+    return 0

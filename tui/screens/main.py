@@ -1,0 +1,248 @@
+"""The moderator's main screen: view tabs, the queue list, the detail pane, the status line.
+
+Events from the client are buffered and applied in one batch at most every 100 ms (a busy chat
+would otherwise mean one repaint per message). The one exception: a change that answers this
+moderator's own command is applied at once, so a key press repaints without waiting.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from aggregator.client import Client, ConnectionChanged, HealthChanged
+from aggregator.health import CollectorHealth
+from aggregator.model import HistoryEntry, Question
+from aggregator.queue import Change, Snapshot
+
+from ..actions import ModerationActions
+from ..keymap import KEYS
+from ..queue_model import VIEWS, QueueModel
+from ..widgets.detail import DetailPane
+from ..widgets.queue_list import QueueList
+from ..widgets.status_line import BAD_STATES, StatusLine
+
+if TYPE_CHECKING:
+    from ..app import ModeratorApp
+
+BATCH_INTERVAL = 0.1  # seconds: arrivals reach the UI at most this often
+AGE_TICK = 15.0  # seconds between age refreshes
+DETAIL_DELAY = 0.05  # seconds the cursor must rest before the detail pane re-renders
+
+
+def tabs_content(model: QueueModel, pending_new: int, jump_key: str) -> Content:
+    counts = model.counts()
+    parts: list[Any] = []
+    for n, spec in enumerate(VIEWS, 1):
+        label = f" {n} {spec.title} ({counts[spec.id]}) "
+        parts.append((label, "reverse bold" if spec.id == model.current else ""))
+    if model.current == "incoming" and model.likely_first:
+        parts.append((" likely first ", "italic $accent"))
+    if model.query:
+        parts += [("  search: ", "bold"), model.query[:40],
+                  (f" ({len(model.view)})", "dim")]
+    if pending_new:
+        parts.append((f"  ▲ {pending_new} new ({jump_key}) ", "bold reverse $warning"))
+    return Content.assemble(*parts)
+
+
+class MainScreen(ModerationActions, Screen[None]):
+    BINDINGS = [Binding(spec.keys, spec.action, spec.footer, show=spec.show, id=spec.id,
+                        tooltip=spec.description)
+                for spec in KEYS if spec.id not in ("help", "command_palette", "quit")]
+
+    def __init__(self, client: Client, clock: Callable[[], datetime] | None,
+                 answerers: list[str]) -> None:
+        super().__init__()
+        self.client = client
+        self.answerers = answerers
+        self.model = QueueModel()
+        self.queue_list = QueueList(self.model, clock, id="queue")
+        self.detail = DetailPane(id="detail")
+        self.status_line = StatusLine(id="status")
+        self.tabs = Static(Content(""), markup=False, id="tabs")
+        self.search_bar = Input(placeholder="search this view: enter applies (empty clears), "
+                                "escape closes", id="search-bar")
+        self._pending: list[Question] = []
+        self._snapshot: Snapshot | None = None
+        self._health: list[CollectorHealth] | None = None
+        self._states: dict[str, str] = {}
+        self._flush_timer: Timer | None = None
+        self._last_flush = 0.0
+        self._expedite = 0
+        self._detail_timer: Timer | None = None
+        self._history: dict[int, list[HistoryEntry]] = {}
+        self.loaded = False
+        self.tabs_plain = ""
+
+    @property
+    def moderator_app(self) -> ModeratorApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield self.tabs
+        yield self.search_bar
+        yield self.queue_list
+        yield self.detail
+        yield self.status_line
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.queue_list.focus()
+        self.queue_list.tick()
+        self.set_interval(AGE_TICK, self.queue_list.tick)
+        self.status_line.show()
+        self._show_tabs()
+        self.watch(self.queue_list, "pending_new", lambda _n: self._show_tabs(), init=False)
+        self._pump()
+
+    # --- events from the client ----------------------------------------------------------
+
+    @work(exclusive=True, group="client-events", exit_on_error=False)
+    async def _pump(self) -> None:
+        try:
+            async for event in self.client.events():
+                if isinstance(event, Snapshot):
+                    self._snapshot, self._pending = event, []
+                    self._schedule_flush(at_once=True)
+                elif isinstance(event, Change):
+                    self._pending.append(event.question)
+                    self._schedule_flush(at_once=self._expedite > 0)
+                elif isinstance(event, HealthChanged):
+                    self._health = event.collectors
+                    self._schedule_flush()
+                elif isinstance(event, ConnectionChanged):
+                    self._connection(event)
+        except Exception as exc:  # noqa: BLE001 - the UI must outlive a broken stream
+            self._connection(ConnectionChanged(False, f"event stream failed: {exc}"))
+
+    def _connection(self, event: ConnectionChanged) -> None:
+        self.status_line.connected = event.connected
+        self.status_line.connection_reason = event.reason
+        self.status_line.show()
+        if event.connected:
+            self.notify("Connected to the server.", markup=False)
+        else:
+            self.notify(f"Disconnected: {event.reason or 'reconnecting'}", severity="error",
+                        markup=False)
+
+    def _schedule_flush(self, *, at_once: bool = False) -> None:
+        if at_once:
+            if self._flush_timer is not None:
+                self._flush_timer.stop()
+                self._flush_timer = None
+            self.flush()
+            return
+        if self._flush_timer is None:
+            delay = max(0.005, self._last_flush + BATCH_INTERVAL - time.monotonic())
+            self._flush_timer = self.set_timer(delay, self.flush)
+
+    def flush(self) -> None:
+        """Apply everything buffered since the last flush, in one repaint."""
+        self._flush_timer = None
+        self._last_flush = time.monotonic()
+        if self._expedite and self._pending:
+            self._expedite -= 1
+        with self.app.batch_update():
+            if self._snapshot is not None:
+                snapshot, self._snapshot = self._snapshot, None
+                self.model.load(snapshot.questions, snapshot.seq)
+                self.queue_list.reset()
+                self.loaded = True
+                # 100,000 long-lived questions: keep them out of the cyclic GC's full scans,
+                # which otherwise pause the UI for a noticeable moment now and then.
+                gc.freeze()
+            if self._pending:
+                changes, self._pending = self._pending, []
+                cursor = self.queue_list.cursor_id
+                self.queue_list.apply_batch(self.model.apply(changes))
+                if cursor is not None and any(q.id == cursor for q in changes):
+                    self._history.pop(cursor, None)
+                    self._schedule_detail()
+            if self._health is not None:
+                self._apply_health(self._health)
+                self._health = None
+            self._show_tabs()
+
+    def _apply_health(self, collectors: list[CollectorHealth]) -> None:
+        self.status_line.collectors = collectors
+        self.status_line.show()
+        for h in collectors:
+            before = self._states.get(h.name)
+            self._states[h.name] = h.state
+            if h.state == before or (h.state not in BAD_STATES and h.state != "ended"):
+                continue
+            severity = "error" if h.state == "stopped" else "warning"
+            why = f": {h.reason}" if h.reason else ""
+            self.notify(f"{h.name} {h.state}{why}", title="Collector", severity=severity
+                        if h.state != "ended" else "information", markup=False)
+
+    def _show_tabs(self) -> None:
+        jump = self.moderator_app.keys_for("jump_new")
+        content = tabs_content(self.model, self.queue_list.pending_new, jump)
+        self.tabs_plain = content.plain
+        self.tabs.update(content)
+
+    # --- the search bar (inline: a modal screen would cost a full repaint per search) ----
+
+    def open_search(self) -> None:
+        self.search_bar.value = self.model.query
+        self.search_bar.display = True
+        self.search_bar.focus()
+
+    def close_search(self) -> None:
+        self.search_bar.display = False
+        self.queue_list.focus()
+
+    @on(Input.Submitted, "#search-bar")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self.close_search()
+        self.apply_search(event.value)
+
+    # --- the cursor and the detail pane -----------------------------------------------
+
+    @on(QueueList.CursorMoved)
+    def _cursor_moved(self) -> None:
+        self._schedule_detail()
+
+    def _schedule_detail(self) -> None:
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_DELAY, self.refresh_detail)
+
+    def refresh_detail(self) -> None:
+        self._detail_timer = None
+        q = self.current_question()
+        history = self._history.get(q.id) if q is not None else None
+        self.detail.show(q, self.model.questions, history)
+        if q is not None and history is None:
+            self._load_history(q.id)
+
+    @work(exclusive=True, group="history", exit_on_error=False)
+    async def _load_history(self, question_id: int) -> None:
+        try:
+            entries = await self.client.history(question_id)
+        except Exception as exc:  # noqa: BLE001 - a failed look-up is shown, not fatal
+            entries = [HistoryEntry(at="", actor="", action="history unavailable",
+                                    detail={"error": str(exc)})]
+        self._history[question_id] = list(entries)
+        if len(self._history) > 200:
+            self._history.pop(next(iter(self._history)))
+        if self.queue_list.cursor_id == question_id:
+            self.detail.show(self.model.questions.get(question_id), self.model.questions,
+                             self._history[question_id])
+
+    def current_question(self) -> Question | None:
+        qid = self.queue_list.cursor_id
+        return self.model.questions.get(qid) if qid is not None else None
