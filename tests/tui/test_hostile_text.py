@@ -6,7 +6,7 @@ import pytest
 from rich.cells import cell_len
 from rich.style import Style
 from textual.widgets import Input
-from tui_helpers import loaded, make_app, wait_for
+from .tui_helpers import loaded, make_app, wait_for
 
 from aggregator.model import Author, Question
 from tests.conftest import incoming

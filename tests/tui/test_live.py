@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from tui_helpers import loaded, make_app, wait_for
+from .tui_helpers import loaded, make_app, wait_for
 
 from aggregator.client import ClientEvent, ConnectionChanged, LocalClient
 from aggregator.commands import CommandError

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from pytest_textual_snapshot import SVGImageExtension
-from tui_helpers import loaded, make_app, wait_for
+from .tui_helpers import loaded, make_app, wait_for
 
 import aggregator.queue
 import aggregator.store
@@ -18,7 +18,7 @@ from aggregator.health import HealthRegistry
 from aggregator.client import LocalClient
 from tests.conftest import incoming
 from tui.app import build_moderator_app
-from tui_helpers import fixed_clock
+from .tui_helpers import fixed_clock
 
 PINNED = "2022-11-10T14:00:00.000Z"
 
