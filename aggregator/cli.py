@@ -9,6 +9,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .config import Config, ConfigError, load_config, section_report
 from .export import FORMATS
@@ -190,6 +191,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return int(_load_tui("tui.run").main(_config(args)))
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import DemoOptions, run_headless
+
+    if args.speed <= 0:
+        raise CliError("--speed must be more than 0 (e.g. 10 plays ten times faster)", EXIT_USAGE)
+    if args.seconds is not None and args.seconds <= 0:
+        raise CliError("--seconds must be more than 0", EXIT_USAGE)
+    if args.store is not None and args.store.exists():
+        raise CliError(f"--store {args.store} already exists: give a new file, so the demo "
+                       "never mixes into a real meeting's store", EXIT_USAGE)
+    options = DemoOptions(speed=args.speed, seconds=args.seconds, store=args.store,
+                          port=args.port, auto_moderate=args.auto_moderate or args.headless)
+    if args.headless:
+        import asyncio
+
+        return asyncio.run(run_headless(options))
+    return int(_load_tui("tui.demo").main(options))
+
+
 def not_available(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         raise CliError(f"`townhall {name}` is not available yet", EXIT_USAGE)
@@ -248,8 +268,25 @@ def build_parser() -> argparse.ArgumentParser:
             cmd_import)
     p.add_argument("file", metavar="FILE.json", help="a file written by `townhall export "
                    "--format json`; the store ([store] path) must hold no questions yet")
-    add("demo", "everything local, with simulated YouTube, Zoom and email traffic",
-        not_available("demo"), config=False)
+    p = add("demo", "everything local, with simulated YouTube, Zoom and email traffic",
+            cmd_demo, config=False)
+    p.epilog = ("The real collectors run against local simulators: a fake YouTube API polled "
+                "through the real Google client, signed Zoom webhooks posted to the real "
+                "endpoint, and mail written into a Maildir. No account is needed. The host page "
+                "and overlay URLs (with generated tokens) are printed at the start.")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="play the ~10-minute scripted meeting this many times faster (default 1)")
+    p.add_argument("--headless", action="store_true",
+                   help="no TUI: play, print a summary, exit (for scripts and CI); implies "
+                        "--auto-moderate")
+    p.add_argument("--seconds", type=float, metavar="N",
+                   help="with --headless: stop after N seconds (default: the whole script)")
+    p.add_argument("--store", type=Path, metavar="FILE",
+                   help="keep the store in this new file (default: a temporary file)")
+    p.add_argument("--port", type=int, help="server port (default 8765, or any free port)")
+    p.add_argument("--auto-moderate", action="store_true",
+                   help="a scripted moderator approves likely questions, merges duplicates "
+                        "and says next, so the host page and overlay move by themselves")
     add("check-config", "validate the config and say what each source is missing",
         cmd_check_config)
     p = add("youtube-login", "OAuth consent for YouTube; the token is saved to a file",

@@ -30,6 +30,12 @@ class CollectorHealth(msgspec.Struct, kw_only=True, omit_defaults=True):
     detail: dict[str, Any] = {}  # e.g. the YouTube quota spent and projected
 
 
+def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Details update by key; a key set to None is removed (e.g. a finished backlog)."""
+    merged = {**old, **new}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
 class HealthRegistry:
     def __init__(self) -> None:
         self._health: dict[str, CollectorHealth] = {}
@@ -42,7 +48,7 @@ class HealthRegistry:
         if state not in STATES:
             raise ValueError(f"unknown collector state {state!r}")
         current = self._health.get(name) or CollectorHealth(name=name)
-        merged = {**current.detail, **detail}
+        merged = _merge(current.detail, detail)
         self._health[name] = msgspec.structs.replace(
             current, state=state, reason=reason, retry_at=retry_at,
             since=utc_now() if state != current.state else current.since or utc_now(),
@@ -52,7 +58,7 @@ class HealthRegistry:
 
     def update_detail(self, name: str, **detail: Any) -> None:
         current = self._health.get(name) or CollectorHealth(name=name)
-        self._health[name] = msgspec.structs.replace(current, detail={**current.detail, **detail})
+        self._health[name] = msgspec.structs.replace(current, detail=_merge(current.detail, detail))
         self._notify()
 
     def count(self, name: str, n: int = 1) -> None:

@@ -256,3 +256,13 @@ async def test_published_only_after_commit(queue: QuestionQueue) -> None:
     finally:
         other.close()
     subscription.close()
+
+
+def test_health_detail_set_to_none_is_removed() -> None:
+    from aggregator.health import HealthRegistry
+
+    health = HealthRegistry()
+    health.set("email", "starting", "catching up", backlog={"done": 1, "total": 9})
+    health.update_detail("email", quota=3)
+    health.set("email", "live", "watching", backlog=None)
+    assert health.get("email").detail == {"quota": 3}

@@ -38,12 +38,12 @@ def fit(text: str, width: int) -> str:
 
 
 def age_text(received: float | None, now: float) -> str:
-    """"45s", "12m", "3h", "2d": short enough for a 5-cell column."""
+    """"<1m", "12m", "3h", "2d": short enough for a 5-cell column."""
     if received is None:
         return ""
     seconds = max(0, int(now - received))
-    if seconds < 60:
-        return f"{seconds}s"
+    if seconds < 60:  # rows are cached per minute of age: no seconds that would go stale
+        return "<1m"
     if seconds < 3600:
         return f"{seconds // 60}m"
     if seconds < 86400:

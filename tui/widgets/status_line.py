@@ -37,8 +37,9 @@ def health_parts(h: CollectorHealth) -> list[Any]:
         parts += [f" (retry {h.retry_at[11:19]})"]
     if h.name != "server":
         parts += [(f" {h.per_minute:g}/min", "dim")]
-    if h.detail:
-        parts += [" [", _detail_text(h.detail), "]"]
+    detail = _detail_text(h.detail) if h.detail else ""
+    if detail:
+        parts += [" [", detail, "]"]
     return parts
 
 

@@ -1,0 +1,52 @@
+"""`townhall demo` with the moderator TUI: the scripted meeting plays while you triage it.
+
+The wiring is `townhall run`'s (tui/run.py), with aggregator.demo's simulators and script around
+it. The URLs of the host page and the overlay are printed before the TUI starts, shown as a
+notification inside it, and printed again with a summary when it quits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aggregator.client import LocalClient
+from aggregator.demo import DemoOptions, DemoWorld, auto_moderate, play, summary
+from aggregator.runtime import Runtime
+
+from .app import build_moderator_app
+from .run import moderator_name
+
+
+async def run_demo(options: DemoOptions) -> int:
+    async with DemoWorld(options) as world:
+        config = world.config
+        assert config is not None
+        print(world.banner(), flush=True)
+        async with Runtime(config) as runtime:
+            client = LocalClient(runtime.queue, runtime.health, actor=moderator_name(),
+                                 config=config)
+            app = build_moderator_app(client, meeting_title=config.meeting.title,
+                                      answerers=list(config.meeting.answerers))
+            app.startup_notices.append(world.banner())  # type: ignore[attr-defined]
+            tasks = [asyncio.create_task(play(world, options.speed))]
+            if options.auto_moderate:
+                tasks.append(asyncio.create_task(auto_moderate(runtime.queue, options.speed)))
+            try:
+                await app.run_async()
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+                await client.close()
+            print(world.banner().splitlines()[0])
+            print(summary(runtime.queue), flush=True)
+    if options.store:
+        print(f"store kept at {options.store}")
+    return 0
+
+
+def main(options: DemoOptions) -> int:
+    return asyncio.run(run_demo(options))
