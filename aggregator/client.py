@@ -8,12 +8,12 @@ they cannot tell which one they have.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import msgspec
 
+from .aio import cancel_and_wait
 from .commands import ROLE_OPS, Command, CommandError
 from .config import Config
 from .health import CollectorHealth, HealthRegistry
@@ -86,11 +86,7 @@ class LocalClient:
                 yield await out.get()
         finally:
             subscription.close()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait(tasks)
 
     async def command(self, op: str, question: int | None = None,
                       args: dict[str, Any] | None = None,

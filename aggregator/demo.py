@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from .aio import cancel_and_wait
 from .commands import Command, CommandError
 from .config import Config, load_config
 from .demo_script import (
@@ -261,11 +262,7 @@ async def run_headless(options: DemoOptions) -> int:
             if options.auto_moderate:
                 tasks.append(asyncio.create_task(auto_moderate(runtime.queue, options.speed)))
             await asyncio.sleep(seconds)
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(tasks)
             health = ", ".join(f"{h.name} {h.state}" for h in runtime.health.snapshot())
             print(f"collectors: {health}")
             print(summary(runtime.queue), flush=True)

@@ -27,6 +27,7 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from .aio import cancel_and_wait
 from .client import ClientEvent, ConnectionChanged, HealthChanged
 from .collectors.base import Backoff
 from .commands import CommandError
@@ -302,10 +303,7 @@ class RemoteClient:
     async def close(self) -> None:
         self._closed = True
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait([task])
         if self._ws is not None:
             with contextlib.suppress(Exception):
                 await self._ws.close()

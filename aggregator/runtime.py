@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from .aio import cancel_and_wait
 from .collectors import build_collectors
 from .collectors.base import Collector, supervise
 from .config import Config
@@ -97,11 +98,7 @@ class Runtime:
         self.health.set("server", "live", f"http://{host}:{self.bound_port}")
 
     async def __aexit__(self, *exc: object) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -6,11 +6,8 @@ idempotent. Every change to a question is a row in `changes` with a global `seq`
 before and after, the actor and the command: it is the audit log, the question's history, and
 what a reconnecting client replays.
 
-Group commit: one writer thread owns the only write connection. Submitters hand it a write
-(a function of the connection) and await a future; the thread drains every pending write into
-one transaction, each in its own savepoint so one bad write fails alone, commits, and only then
-resolves the futures on the event loop. Throughput comes from sharing the fsync; no submitter is
-released before its data is on disk.
+Writes go through group commit (group_commit.py): concurrent submitters share one transaction
+and each is released only after it has committed.
 """
 
 from __future__ import annotations
@@ -18,20 +15,18 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import queue
 import sqlite3
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from .group_commit import GroupCommitWriter, StoreError
 from .model import HistoryEntry, Question, utc_now
 
 SCHEMA_VERSION = 2
-MAX_BATCH = 2_000
 
 # Each migration takes the schema from version N-1 to N. Never edit a released one: add a new.
 MIGRATIONS: dict[int, list[str]] = {
@@ -82,10 +77,6 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX identity_links_person ON identity_links (person)",
     ],
 }
-
-
-class StoreError(Exception):
-    """The store cannot do what was asked; the message says why and what to do."""
 
 
 class StoreLocked(StoreError):
@@ -259,7 +250,7 @@ class Store:
         self.exclusive = exclusive
         self._lock = _Lock(self.path)
         self._read: sqlite3.Connection | None = None
-        self._writer: _GroupCommitWriter | None = None
+        self._writer: GroupCommitWriter | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -313,7 +304,7 @@ class Store:
         """Start the group-commit thread, bound to the running (or given) event loop."""
         if self._writer is None:
             loop = loop or asyncio.get_running_loop()
-            self._writer = _GroupCommitWriter(self.path, loop)
+            self._writer = GroupCommitWriter(self.path, loop, _connect)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -461,98 +452,3 @@ class Store:
 
     def schema_version(self) -> int:
         return self._conn.execute("PRAGMA user_version").fetchone()[0]
-
-
-_STOP = object()
-
-
-class _GroupCommitWriter:
-    """The one writer thread (see the module docstring)."""
-
-    def __init__(self, path: Path, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._conn = _connect(path)
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._thread = threading.Thread(target=self._run, name="townhall-store-writer",
-                                        daemon=True)
-        self._thread.start()
-
-    def submit(self, write: Write) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = self._loop.create_future()
-        self._queue.put((write, future))
-        return future
-
-    def stop(self) -> None:
-        self._queue.put(_STOP)
-        self._thread.join()
-        self._conn.close()
-
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            item = self._queue.get()
-            if item is _STOP:
-                break
-            batch = [item]
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stopping = True
-                    break
-                batch.append(nxt)
-            outcomes = self._commit(batch)
-            try:
-                self._loop.call_soon_threadsafe(_resolve, outcomes)
-            except RuntimeError:  # the loop is closed: nobody is waiting any more
-                pass
-
-    def _commit(self, batch: list[tuple[Write, asyncio.Future[None]]]) -> list[Any]:
-        conn = self._conn
-        errors: list[BaseException | None] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for write, _ in batch:
-                conn.execute("SAVEPOINT one")
-                try:
-                    write.apply(conn)
-                except Exception as exc:  # this write fails alone
-                    conn.execute("ROLLBACK TO one")
-                    errors.append(StoreError(f"write failed: {exc}"))
-                else:
-                    errors.append(None)
-                conn.execute("RELEASE one")
-            conn.execute("COMMIT")
-        except Exception as exc:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            failure = StoreError(f"commit failed: {exc}")
-            errors = [failure] * len(batch)
-        return [(write, future, error) for (write, future), error in zip(batch, errors)]
-
-
-def _resolve(
-    outcomes: Iterable[tuple[Write, asyncio.Future[None], BaseException | None]],
-) -> None:
-    for write, future, error in outcomes:
-        callback_error: BaseException | None = None
-        try:
-            if error is None and write.on_commit is not None:
-                write.on_commit()
-            elif error is not None and write.on_error is not None:
-                write.on_error(error)
-        except Exception as exc:  # a subscriber bug must not strand the submitter
-            callback_error = exc
-        if future.done():
-            continue
-        if error is not None:
-            future.set_exception(error)
-        elif callback_error is not None:
-            future.set_exception(callback_error)
-        else:
-            future.set_result(None)

@@ -9,13 +9,13 @@ Plays the demo meeting for a few seconds through the real collectors and simulat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from aggregator.aio import cancel_and_wait  # noqa: E402
 from aggregator.client import LocalClient  # noqa: E402
 from aggregator.demo import DemoOptions, DemoWorld, auto_moderate, play  # noqa: E402
 from aggregator.runtime import Runtime  # noqa: E402
@@ -33,11 +33,7 @@ async def main() -> None:
             tasks = [asyncio.create_task(play(world, SPEED)),
                      asyncio.create_task(auto_moderate(runtime.queue, SPEED / 4))]
             await asyncio.sleep(PLAY_SECONDS)
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(tasks)
             client = LocalClient(runtime.queue, runtime.health, actor="ana",
                                  config=world.config)
             app = build_moderator_app(client, meeting_title=world.config.meeting.title,

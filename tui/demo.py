@@ -8,8 +8,8 @@ notification inside it, and printed again with a summary when it quits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
+from aggregator.aio import cancel_and_wait
 from aggregator.client import LocalClient
 from aggregator.demo import DemoOptions, DemoWorld, auto_moderate, play, summary
 from aggregator.runtime import Runtime
@@ -35,11 +35,7 @@ async def run_demo(options: DemoOptions) -> int:
             try:
                 await app.run_async()
             finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+                await cancel_and_wait(tasks)
                 await client.close()
             print(world.banner().splitlines()[0])
             print(summary(runtime.queue), flush=True)

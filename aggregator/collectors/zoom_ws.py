@@ -19,7 +19,6 @@ message is given up (and counted in health as `store_failures`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from ..aio import cancel_and_wait
 from ..config import Config
 from ..health import HealthRegistry
 from ..sanitize import clean_line
@@ -136,11 +136,7 @@ class ZoomWebSocketCollector:
                 while True:
                     await self._dispatch(sink, await self._receive(ws, self.silence_timeout))
             finally:
-                for task in helpers:
-                    task.cancel()
-                for task in helpers:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+                await cancel_and_wait(helpers)
 
     async def _receive(self, ws: ClientConnection, timeout: float) -> dict[str, Any]:
         """The next frame as a JSON object; a silent or closed link raises ConnectionLost."""

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ..aio import cancel_and_wait
 from ..commands import ROLE_OPS, Command, CommandError
 from ..health import HealthRegistry
 from ..queue import Change, QuestionQueue, Snapshot
@@ -191,11 +192,7 @@ class Session:
                 await self._handle(msg.data)
         finally:
             subscription.close()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait(tasks)
 
     # --- server -> client ---------------------------------------------------------------
 

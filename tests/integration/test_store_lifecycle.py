@@ -93,11 +93,12 @@ def test_durability_settings(db_path: Path) -> None:
         conn.close()
         writer_sync = store._read.execute("PRAGMA synchronous").fetchone()[0]  # noqa: SLF001
         assert writer_sync in (1, 2)  # the read connection's default; the writer sets FULL below
-    from aggregator.store import _GroupCommitWriter  # noqa: PLC0415
+    from aggregator.group_commit import GroupCommitWriter  # noqa: PLC0415
+    from aggregator.store import _connect  # noqa: PLC0415
     import asyncio
 
     async def check() -> int:
-        writer = _GroupCommitWriter(db_path, asyncio.get_running_loop())
+        writer = GroupCommitWriter(db_path, asyncio.get_running_loop(), _connect)
         try:
             return writer._conn.execute("PRAGMA synchronous").fetchone()[0]  # noqa: SLF001
         finally:
