@@ -28,7 +28,7 @@ PREFIX = 6          # letters of each word kept in the key: a cheap stemmer for 
 MAX_HINTS = 5
 MIN_SCORE = 0.72    # 0..1; below this, paraphrases are mostly different questions
 SHORT_KEY_MIN_SCORE = 0.9  # keys of one or two words need a near-exact match
-FUZZY_WINDOW = 2_000  # newest open questions compared fuzzily (see DuplicateIndex)
+FUZZY_WINDOW = 1_000  # newest open questions compared fuzzily (see DuplicateIndex)
 
 # Filler words of the languages the question rules know. Kept short on purpose: a word missing
 # here costs a little similarity, a content word wrongly listed here hides a real difference.
@@ -67,7 +67,7 @@ class DuplicateIndex:
     each in rapidfuzz), and it runs for every arriving message. Unbounded, a meeting with
     20,000 open questions would spend ~1 ms of the event loop per arrival and ingestion could
     not sustain thousands of messages a second. So the fuzzy search covers the `window` most
-    recently opened questions (2,000 by default: ~0.1 ms), while a question whose key is
+    recently opened questions (1,000 by default: under 0.1 ms), while a question whose key is
     *identical* (same content words, any order) is found at any age through an exact-key map.
     """
 
