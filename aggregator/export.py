@@ -87,23 +87,30 @@ def to_json(store: Store, config: Config, statuses: Iterable[str] | None = None)
 _encode = msgspec.json.Encoder().encode
 
 
+#: questions formatted per chunk of the JSON export: large enough that per-call overhead
+#: (encode, format, write) vanishes, small enough that a chunk stays a few megabytes
+JSON_BATCH = 1_000
+
+
 def _json_chunks(config: Config, questions: list[Question],
                  history: dict[int, list[HistoryEntry]]) -> Iterator[bytes]:
-    """The JSON document, one question at a time (the whole document of 100,000 questions
-    would be held three times over: structs, compact and indented). The bytes are exactly
-    `msgspec.json.format(document, indent=2)`: each question is indented on its own and
-    shifted to its depth in the document."""
+    """The JSON document, a batch of questions at a time (the whole document of 100,000
+    questions would be held three times over: structs, compact and indented). The bytes are
+    exactly `msgspec.json.format(document, indent=2)`: each batch is formatted as a list, then
+    shifted to the depth of the "questions" array and stripped of its brackets."""
     head = {"meeting": meeting_info(config), "exported_at": utc_now(), "questions": []}
     opening = msgspec.json.format(_encode(head), indent=2)
     if not questions:
         yield opening + b"\n"
         return
     yield opening[: opening.rindex(b"[]")] + b"[\n"
-    last = len(questions) - 1
-    for index, q in enumerate(questions):
-        full = msgspec.structs.replace(q, history=tuple(history.get(q.id, ())))
-        text = msgspec.json.format(_encode(full), indent=2)
-        yield b"    " + text.replace(b"\n", b"\n    ") + (b",\n" if index < last else b"\n")
+    for start in range(0, len(questions), JSON_BATCH):
+        batch = [msgspec.structs.replace(q, history=tuple(history.get(q.id, ())))
+                 for q in questions[start:start + JSON_BATCH]]
+        text = msgspec.json.format(_encode(batch), indent=2).replace(b"\n", b"\n  ")
+        # b"[\n    {...},\n    {...}\n  ]" -> the elements, already at depth 2
+        last = start + JSON_BATCH >= len(questions)
+        yield text[2:-4] + (b"\n" if last else b",\n")
     yield b"  ]\n}\n"
 
 
@@ -113,7 +120,8 @@ def load(store: Store, config: Config, statuses: Iterable[str] | None = None,
     questions = _selected(store, statuses)
     moments: dict[int, str] = {}
     if any(q.status is Status.ANSWERED for q in questions):
-        entries = store.all_history(actions=timeline.ANSWER_ACTIONS)
+        entries = store.all_history(actions=timeline.ANSWER_ACTIONS,
+                                    detail_only=timeline.DETAIL_ONLY_ACTIONS)
         moments = timeline.answered_at(questions, entries)
     return ExportData(meeting=config.meeting, questions=questions, answered_at=moments,
                       include_askers=include_askers or config.export.include_askers)
@@ -184,13 +192,13 @@ def export_to_file(store: Store, config: Config, fmt: str, path: str | Path, *,
 def summary(data: ExportData, fmt: str, path: str | Path) -> str:
     """Counts per status and per source, and the median time from arrival to answer."""
     questions = data.questions
-    statuses = Counter(q.status.value for q in questions)
+    statuses = Counter(q.status for q in questions)
     sources = Counter(q.source for q in questions)
     lines = [f"wrote {len(questions)} question{'s' if len(questions) != 1 else ''} "
              f"as {fmt} to {path}"]
     if questions:
         lines.append("by status: " + ", ".join(
-            f"{s.value} {statuses[s.value]}" for s in Status if statuses[s.value]))
+            f"{s.value} {statuses[s]}" for s in Status if statuses[s]))
         lines.append("by source: " + ", ".join(
             f"{name} {count}" for name, count in sorted(sources.items())))
     median = timeline.median_answer_seconds(questions, data.answered_at)

@@ -23,6 +23,8 @@ _UNWANTED = re.compile(
 )
 _LINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029\x85\x0b\x0c]")
 _WHITESPACE_RUN = re.compile(r"\s+")
+#: Anything the substitutions below would change; text without it skips them (the usual case).
+_NEEDS_WORK = re.compile(f"{_UNWANTED.pattern}|{_LINE_BREAKS.pattern}")
 
 
 def clean_text(raw: object, max_length: int = MAX_TEXT) -> str:
@@ -31,6 +33,8 @@ def clean_text(raw: object, max_length: int = MAX_TEXT) -> str:
     Idempotent: `clean_text(clean_text(x)) == clean_text(x)`.
     """
     text = raw if isinstance(raw, str) else ("" if raw is None else str(raw))
+    if not _NEEDS_WORK.search(text) and unicodedata.is_normalized("NFC", text):
+        return _cap(text.strip(), max_length)  # what the steps below would return, faster
     text = _LINE_BREAKS.sub("\n", text)
     text = _UNWANTED.sub("", text)
     text = unicodedata.normalize("NFC", text)

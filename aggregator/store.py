@@ -420,14 +420,21 @@ class Store:
         return [HistoryEntry(at=r[0], actor=r[1], action=r[2], detail=_decode_any(r[3]))
                 for r in rows]
 
-    def all_history(self, actions: Iterable[str] | None = None) -> dict[int, list[HistoryEntry]]:
+    def all_history(self, actions: Iterable[str] | None = None, *,
+                    detail_only: Iterable[str] = ()) -> dict[int, list[HistoryEntry]]:
         """Every question's history, for the JSON export (one pass over the log); with
-        `actions`, only the entries of those actions (the notes page needs only a few)."""
+        `actions`, only the entries of those actions (the notes page needs only a few); the
+        entries of `detail_only` actions only where their detail is not empty."""
         result: dict[int, list[HistoryEntry]] = {}
         where, params = "", ()
         if actions is not None:
             params = tuple(actions)
             where = f" WHERE action IN ({', '.join('?' * len(params))})"
+        skip = tuple(detail_only)
+        if skip:
+            where += (" AND" if where else " WHERE") + (
+                f" NOT (action IN ({', '.join('?' * len(skip))}) AND detail = '{{}}')")
+            params = (*params, *skip)
         for qid, at, actor, action, detail in self._conn.execute(
             f"SELECT question_id, at, actor, action, detail FROM changes{where} ORDER BY seq",
             params,

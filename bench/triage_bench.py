@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aggregator.model import Author, Question  # noqa: E402
 from aggregator.triage import QUESTION_THRESHOLD, DuplicateIndex, likely_question  # noqa: E402
+from aggregator.triage.similar import FUZZY_WINDOW  # noqa: E402
 from bench._report import table, write_section  # noqa: E402
 from tests.triage_data import TUNED, labelled_lines, precision_recall  # noqa: E402
 
@@ -51,25 +52,27 @@ def classifier_rows() -> list[list[object]]:
     return rows
 
 
-def hint_timings() -> tuple[float, float, float, int]:
+def hint_timings(window: int = FUZZY_WINDOW
+                 ) -> tuple[float, float, float, int, list[list[dict[str, float | int]]]]:
     rng = random.Random(9)
-    index = DuplicateIndex()
+    index = DuplicateIndex(window=window)
     author = Author(name="bench", id="bench")
     start = time.perf_counter()
     for qid in range(1, OPEN_QUESTIONS + 1):
         index.track(Question(id=qid, source="youtube", external_id=str(qid), author=author,
                              text=chat_question(rng), received_at="2024-01-01T00:00:00.000Z"))
     build = time.perf_counter() - start
-    times, hinted = [], 0
+    times, hinted, found = [], 0, []
     for _ in range(LOOKUPS):
         text = chat_question(rng)
         start = time.perf_counter()
         hints = index.hints(text)
         times.append(time.perf_counter() - start)
         hinted += bool(hints)
+        found.append(hints)
     times.sort()
     return (statistics.median(times) * 1000, times[int(len(times) * 0.95)] * 1000,
-            build, hinted)
+            build, hinted, found)
 
 
 def main() -> None:
@@ -81,8 +84,12 @@ def main() -> None:
         likely_question(line.text)
     per_line = (time.perf_counter() - start) / len(labelled_lines()) * 1e6
     print(f"indexing {OPEN_QUESTIONS} open questions, then {LOOKUPS} lookups ...", flush=True)
-    median, p95, build, hinted = hint_timings()
+    median, p95, build, hinted, found = hint_timings()
     ok = "meets" if median <= 5 else "MISSES"
+    # the same lookups comparing every open question fuzzily: what the window costs in hints
+    full_median, full_p95, _, full_hinted, full_found = hint_timings(window=OPEN_QUESTIONS)
+    same_best = sum(bool(a) and bool(b) and a[0]["score"] >= b[0]["score"]
+                    for a, b in zip(found, full_found))
     body = "\n\n".join([
         f"`likely_question` at the default threshold {QUESTION_THRESHOLD} on the labelled chat "
         "lines in `tests/data/chat_lines_*.tsv` (targets: English precision >= 0.9 and recall "
@@ -93,9 +100,16 @@ def main() -> None:
         table(["set", "lines", "precision", "recall"], rows),
         f"Scoring costs {per_line:.0f} µs per line.",
         f"Duplicate hints for one new question against {OPEN_QUESTIONS:,} open ones "
-        f"({LOOKUPS} lookups; target median <= 5 ms, {ok} it):",
-        table(["median", "p95", "index build (10,000)", "lookups with a hint"],
-              [[f"{median:.2f} ms", f"{p95:.2f} ms", f"{build:.2f} s", f"{hinted}/{LOOKUPS}"]]),
+        f"({LOOKUPS} lookups; target median <= 5 ms, {ok} it). The fuzzy comparison covers the "
+        f"newest {FUZZY_WINDOW:,} open questions (identical content words are found at any "
+        "age), so ingestion cost stays flat as a meeting grows; the second row compares every "
+        "open question, for what that window costs in hints found:",
+        table(["fuzzy window", "median", "p95", "index build (10,000)", "lookups with a hint",
+               "best hint as good as with all"],
+              [[f"newest {FUZZY_WINDOW:,}", f"{median:.2f} ms", f"{p95:.2f} ms",
+                f"{build:.2f} s", f"{hinted}/{LOOKUPS}", f"{same_best}/{LOOKUPS}"],
+               [f"all {OPEN_QUESTIONS:,}", f"{full_median:.2f} ms", f"{full_p95:.2f} ms", "",
+                f"{full_hinted}/{LOOKUPS}", "-"]]),
     ])
     print(body)
     write_section("triage", body)

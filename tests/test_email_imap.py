@@ -137,12 +137,54 @@ async def test_uids_at_or_below_the_checkpoint_are_dropped_client_side(
     assert client.search(["UID", "4:*"]) == [3]  # the server does answer with the last UID
     delivered: list[list[Incoming]] = []
     worker = ImapWorker(settings, RULES, {"uidvalidity": uidvalidity, "last_uid": 3},
-                        lambda: None, lambda inc, cp, p: delivered.append(inc),
+                        lambda: None, lambda inc, cp, p: delivered.append(inc) or (lambda: None),
                         lambda *a, **k: None)
     worker.uidvalidity = uidvalidity
     worker._catch_up(client, 0)  # noqa: SLF001 - the step under test, on a real connection
     client.logout()
     assert delivered == []
+
+
+async def test_backlog_after_select_is_fetched_by_uid_without_search(
+        server: PymapServer, queue: QuestionQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Right after SELECT the backlog is UID 1 .. UIDNEXT-1 (pymap opens every message to
+    answer SEARCH); an expunged UID in the middle is simply absent, pages stay in order."""
+    from imapclient import IMAPClient
+
+    user = new_mailbox(server)
+    server.append(*(build_mail("Question for Maggie", f"Q{i}?") for i in range(7)),
+                  user=user, password="secret")
+    owner = server.client(user, "secret")
+    owner.select_folder("INBOX")
+    owner.delete_messages([3])
+    owner.expunge()
+    owner.logout()
+    searches: list[object] = []
+    real_search = IMAPClient.search
+    monkeypatch.setattr(IMAPClient, "search",
+                        lambda self, *a, **k: searches.append(a) or real_search(self, *a, **k))
+    async with running(queue, settings_for(server, user, batch_size=2)) as health:
+        await wait_for(lambda: state(health) == "live")
+        assert searches == []
+    assert texts(queue) == [f"Q{i}?" for i in (0, 1, 3, 4, 5, 6)]
+    assert queue.checkpoint(settings_for(server, user).checkpoint_name)["last_uid"] == 7
+
+
+async def test_sparse_uids_fall_back_to_search(server: PymapServer) -> None:
+    """UIDNEXT far beyond the message count (mass deletions): one SEARCH, not empty pages."""
+    user = new_mailbox(server)
+    server.append(*(build_mail("Question for Maggie", f"Q{i}?") for i in range(3)),
+                  user=user, password="secret")
+    settings = settings_for(server, user)
+    client = connect(settings, resolve_login(settings, lambda _e: "secret"))
+    worker_pages: list[int] = []
+    worker = ImapWorker(settings, RULES, None, lambda: None,
+                        lambda inc, cp, p: worker_pages.append(len(inc)) or (lambda: None),
+                        lambda *a, **k: None)
+    worker.uidvalidity = client.select_folder("INBOX", readonly=True)[b"UIDVALIDITY"]
+    worker._catch_up(client, 1_000_000, exists=3)  # noqa: SLF001 - the branch under test
+    client.logout()
+    assert worker_pages == [3, 0] and worker.last_uid == 999_999
 
 
 async def test_uidvalidity_change_rescans_and_dedupes_by_message_id(

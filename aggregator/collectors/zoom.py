@@ -17,12 +17,12 @@ same checks. The websocket mode lives in `zoom_ws.py`; both share `zoom_events.p
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from ..config import Config
@@ -45,8 +45,17 @@ NAME = "zoom"
 WEBHOOK_PATH = "/zoom/webhook"
 
 
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode  # strict JSON; its errors are ValueErrors (-> 400)
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    """A JSON answer without aiohttp's json.dumps detour (this route is the hot path)."""
+    return web.Response(body=_encode(data), status=status, content_type="application/json")
+
+
 def _error(status: int, reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=status)
+    return _json({"error": reason}, status=status)
 
 
 def missing_secret_message(env: str, key: str) -> str:
@@ -104,9 +113,9 @@ class ZoomWebhookCollector:
             self.events.rejected()
             return _error(401, "timestamp outside the accepted window")
         try:
-            body: Any = json.loads(raw)
+            body: Any = _decode(raw)
             if event_name(body) == URL_VALIDATION:
-                return web.json_response(url_validation_answer(secret, body))
+                return _json(url_validation_answer(secret, body))
             outcome = await self.events.handle(sink, body)
         except (BadEvent, ValueError, RecursionError) as exc:
             self.events.rejected()
@@ -119,8 +128,7 @@ class ZoomWebhookCollector:
             return _error(503, "not stored; retry later")
         if outcome.question_id is None:
             return web.Response(status=204)
-        return web.json_response({"question": outcome.question_id,
-                                  "created": outcome.kind == "stored"})
+        return _json({"question": outcome.question_id, "created": outcome.kind == "stored"})
 
 
 def build_zoom_collector(config: Config, health: HealthRegistry) -> Collector:

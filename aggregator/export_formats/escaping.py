@@ -25,6 +25,8 @@ import re
 # = + - @ TAB CR NUL as the first character, also after leading spaces (one C-level match per
 # cell: the CSV of 100,000 questions has a million cells)
 _FORMULA_START = re.compile("^ *[=+\\-@\t\r\0]")
+#: the first characters after which `csv_cell` can change a cell (callers may skip the rest)
+FORMULA_FIRST = frozenset(" =+-@\t\r\0")
 
 
 def csv_cell(value: str) -> str:

@@ -13,7 +13,6 @@ can start a heading or list, close a bullet, or inject markup, links, templates 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,9 +25,6 @@ from .labels import OTHER_REASON, REASON_LABELS, SOURCE_LABELS, reason_label, so
 
 if TYPE_CHECKING:  # aggregator.export imports this module
     from ..export import ExportData
-
-_WHITESPACE = re.compile(r"\s+")
-
 
 @dataclass(frozen=True)
 class Dialect:
@@ -51,7 +47,8 @@ WIKITEXT = Dialect(
 
 
 def one_line(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
+    """Whitespace runs collapsed to one space (str.split splits on exactly what `\\s` matches)."""
+    return " ".join(text.split())
 
 
 class _Page:

@@ -18,6 +18,9 @@ from ..model import HistoryEntry, Question, Status, parse_iso
 
 #: the history actions `answered_moment` looks at (the store can read just these)
 ANSWER_ACTIONS = ("answered", "received")
+#: of those, the actions that matter only with a detail ("received" with an imported status):
+#: the store can skip the ~one "received" entry per question that has none
+DETAIL_ONLY_ACTIONS = ("received",)
 
 
 def answered_moment(history: Sequence[HistoryEntry]) -> str | None:

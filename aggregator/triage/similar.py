@@ -13,6 +13,8 @@ asks it for hints while building a new question (stored in `meta["similar"]`).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rapidfuzz import fuzz, process
 
 from ..model import Question, Status
@@ -26,6 +28,7 @@ PREFIX = 6          # letters of each word kept in the key: a cheap stemmer for 
 MAX_HINTS = 5
 MIN_SCORE = 0.72    # 0..1; below this, paraphrases are mostly different questions
 SHORT_KEY_MIN_SCORE = 0.9  # keys of one or two words need a near-exact match
+FUZZY_WINDOW = 1_000  # newest open questions compared fuzzily (see DuplicateIndex)
 
 # Filler words of the languages the question rules know. Kept short on purpose: a word missing
 # here costs a little similarity, a content word wrongly listed here hides a real difference.
@@ -47,27 +50,42 @@ yang dan di ke dari apa untuk dengan ini itu ada bisa akan
 """.split())
 
 
+@lru_cache(maxsize=512)
 def similarity_key(text: str) -> str:
-    """The comparable form of `text`: sorted unique content-word prefixes."""
+    """The comparable form of `text`: sorted unique content-word prefixes.
+
+    Cached: a new question's key is computed for its hints and again when it is indexed."""
     kept = {word[:PREFIX] for word in map(squeeze, words(text))
             if word not in STOP_WORDS and (len(word) > 1 or word.isdigit())}
     return " ".join(sorted(kept))
 
 
 class DuplicateIndex:
-    """Open questions' similarity keys, by question id; `hints()` ranks them against a text."""
+    """Open questions' similarity keys, by question id; `hints()` ranks them against a text.
 
-    def __init__(self, *, limit: int = MAX_HINTS, min_score: float = MIN_SCORE) -> None:
+    Cost decision: the fuzzy comparison is linear in the questions it looks at (about 50 ns
+    each in rapidfuzz), and it runs for every arriving message. Unbounded, a meeting with
+    20,000 open questions would spend ~1 ms of the event loop per arrival and ingestion could
+    not sustain thousands of messages a second. So the fuzzy search covers the `window` most
+    recently opened questions (1,000 by default: under 0.1 ms), while a question whose key is
+    *identical* (same content words, any order) is found at any age through an exact-key map.
+    """
+
+    def __init__(self, *, limit: int = MAX_HINTS, min_score: float = MIN_SCORE,
+                 window: int = FUZZY_WINDOW) -> None:
         self.limit = limit
         self.min_score = min_score
-        self._keys: dict[int, str] = {}
+        self.window = window
+        self._recent: dict[int, str] = {}  # id -> key, insertion order = oldest first
+        self._older: dict[int, str] = {}   # open questions that left the fuzzy window
+        self._by_key: dict[str, set[int]] = {}
         self._texts: dict[int, str] = {}
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._recent) + len(self._older)
 
     def __contains__(self, question_id: object) -> bool:
-        return question_id in self._keys
+        return question_id in self._recent or question_id in self._older
 
     def track(self, question: Question) -> None:
         """Follow `question`'s current status and wording (call on every change)."""
@@ -79,14 +97,33 @@ class DuplicateIndex:
             return
         key = similarity_key(text)
         self._texts[question.id] = text
-        if key:
-            self._keys[question.id] = key
-        else:
-            self._keys.pop(question.id, None)
+        self._drop_key(question.id)
+        if not key:
+            self._recent.pop(question.id, None)
+            self._older.pop(question.id, None)
+            return
+        self._by_key.setdefault(key, set()).add(question.id)
+        if question.id in self._older:
+            self._older[question.id] = key
+            return
+        self._recent[question.id] = key
+        while len(self._recent) > self.window:
+            oldest = next(iter(self._recent))
+            self._older[oldest] = self._recent.pop(oldest)
 
     def discard(self, question_id: int) -> None:
-        self._keys.pop(question_id, None)
+        self._drop_key(question_id)
+        self._recent.pop(question_id, None)
+        self._older.pop(question_id, None)
         self._texts.pop(question_id, None)
+
+    def _drop_key(self, question_id: int) -> None:
+        key = self._recent.get(question_id) or self._older.get(question_id)
+        ids = self._by_key.get(key) if key else None
+        if ids is not None:
+            ids.discard(question_id)
+            if not ids:
+                del self._by_key[key]
 
     def hints(self, text: str, *, exclude: int | None = None) -> list[dict[str, float | int]]:
         """The open questions most like `text`, best first: `[{"id": 12, "score": 0.93}]`.
@@ -95,12 +132,14 @@ class DuplicateIndex:
         question first, the one a merge would usually keep.
         """
         key = similarity_key(text)
-        if not key or not self._keys:
+        if not key or not (self._recent or self._older):
             return []
         cutoff = self.min_score if key.count(" ") >= 2 else max(self.min_score,
                                                                  SHORT_KEY_MIN_SCORE)
-        found = process.extract(key, self._keys, scorer=fuzz.ratio, processor=None,
+        found = process.extract(key, self._recent, scorer=fuzz.ratio, processor=None,
                                 limit=self.limit + 1, score_cutoff=cutoff * 100)
-        ranked = sorted(((score, qid) for _key, score, qid in found if qid != exclude),
+        scores = {qid: score for _key, score, qid in found}
+        scores.update((qid, 100.0) for qid in self._by_key.get(key, ()))
+        ranked = sorted(((score, qid) for qid, score in scores.items() if qid != exclude),
                         key=lambda pair: (-pair[0], pair[1]))
         return [{"id": qid, "score": round(score / 100, 3)} for score, qid in ranked[:self.limit]]

@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 _LONG_RUN = re.compile(r"(\w)\1{2,}")  # "stuuupid", "sooo" -> one letter
 
 
+@lru_cache(maxsize=512)
 def normalise(text: str) -> str:
     """Casefolded, accent-free, single-spaced: the form keyword and similarity rules compare.
 
     Accents are dropped only from Latin-like letters: in Devanagari and Arabic the combining
     marks carry meaning (vowel signs), so they stay.
+
+    Cached: at ingestion every rule (question score, topics, civility, duplicate key) asks for
+    the same text's form, and the per-character loop is the costliest step of triage.
     """
+    if text.isascii():  # no accents to drop and nothing to compose: the cheap path
+        return " ".join(text.casefold().split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     kept = []
     for ch in decomposed:
