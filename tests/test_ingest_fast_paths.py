@@ -60,20 +60,26 @@ def question(qid: int, text: str, status: Status = Status.NEW) -> Question:
                     author=Author(name="A", id="a"), received_at="2024-01-01T00:00:00.000Z")
 
 
-def test_hints_compare_fuzzily_only_the_newest_window_but_exact_keys_at_any_age() -> None:
-    index = DuplicateIndex(window=3)
+def test_an_old_question_is_found_by_its_discriminating_words_at_any_age() -> None:
+    index = DuplicateIndex(window=3, common=2)
     index.track(question(1, "How will the new funding strategy affect small affiliates?"))
     index.track(question(2, "Will the slides be shared after the call?"))
-    for qid in range(3, 6):
+    for qid in range(3, 9):
         index.track(question(qid, f"Unrelated topic number {qid} about gardening"))
-    assert len(index) == 5 and 1 in index
-    # question 1 left the fuzzy window: a paraphrase no longer finds it ...
-    assert index.hints("What does the new funding strategy mean for small affiliates?") == []
-    # ... but the same content words in another order and case still do
+    assert len(index) == 8 and 1 in index
+    # question 1 is far older than the newest three, yet "funding" and "affiliates" are rare
+    # words that pick it as a candidate: the emailed-in-advance case
+    assert [h["id"] for h in index.hints(
+        "What does the new funding strategy mean for small affiliates?")] == [1]
+    # the same content words in another order and case: an exact key, at any age
     assert index.hints("small AFFILIATES: how will the new funding strategy affect them") == [
         {"id": 1, "score": 1.0}]
-    # a paraphrase of a question inside the window is found as before
-    assert [h["id"] for h in index.hints("Unrelated topic number 5 about gardening!")][0] == 5
+    # "gardening", "topic", "unrelated" are in six questions (> common=2) and pick no
+    # candidates: a text of only such words is compared with the newest window (6, 7, 8)
+    common_only = index.hints("Unrelated topic about gardening, number?")
+    assert common_only and {h["id"] for h in common_only} <= {6, 7, 8}
+    # while a rare word (the digit 3, in one question) picks its question at any age
+    assert index.hints("Unrelated topic number 3 about gardening!")[0]["id"] == 3
 
 
 def test_hints_forget_closed_and_reworded_questions_in_both_parts_of_the_index() -> None:

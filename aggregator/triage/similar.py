@@ -28,7 +28,8 @@ PREFIX = 6          # letters of each word kept in the key: a cheap stemmer for 
 MAX_HINTS = 5
 MIN_SCORE = 0.72    # 0..1; below this, paraphrases are mostly different questions
 SHORT_KEY_MIN_SCORE = 0.9  # keys of one or two words need a near-exact match
-FUZZY_WINDOW = 1_000  # newest open questions compared fuzzily (see DuplicateIndex)
+FUZZY_WINDOW = 1_000  # newest open questions, the fallback for all-common-word texts
+COMMON_WORD = 1_000   # a word in more open questions than this does not pick candidates
 
 # Filler words of the languages the question rules know. Kept short on purpose: a word missing
 # here costs a little similarity, a content word wrongly listed here hides a real difference.
@@ -64,28 +65,33 @@ class DuplicateIndex:
     """Open questions' similarity keys, by question id; `hints()` ranks them against a text.
 
     Cost decision: the fuzzy comparison is linear in the questions it looks at (about 50 ns
-    each in rapidfuzz), and it runs for every arriving message. Unbounded, a meeting with
-    20,000 open questions would spend ~1 ms of the event loop per arrival and ingestion could
-    not sustain thousands of messages a second. So the fuzzy search covers the `window` most
-    recently opened questions (1,000 by default: under 0.1 ms), while a question whose key is
-    *identical* (same content words, any order) is found at any age through an exact-key map.
+    each in rapidfuzz) and runs for every arriving message, so it must not scan every open
+    question: chatter stays open, and a busy stream holds tens of thousands. Nor may it look
+    only at the newest ones, because the duplicates that matter most are a live chat message
+    repeating a question emailed days before. So candidates come from the words themselves:
+    every open question that shares a *discriminating* word with the new text (a content word
+    found in at most `common` open questions) is compared, whatever its age. Only a text made
+    of nothing but very common words falls back to the `window` most recently opened questions.
+    A question whose key is identical (same content words, any order) is found at any age.
     """
 
     def __init__(self, *, limit: int = MAX_HINTS, min_score: float = MIN_SCORE,
-                 window: int = FUZZY_WINDOW) -> None:
+                 window: int = FUZZY_WINDOW, common: int = COMMON_WORD) -> None:
         self.limit = limit
         self.min_score = min_score
         self.window = window
-        self._recent: dict[int, str] = {}  # id -> key, insertion order = oldest first
-        self._older: dict[int, str] = {}   # open questions that left the fuzzy window
+        self.common = common
+        self._keys: dict[int, str] = {}    # every open question's key
+        self._recent: dict[int, str] = {}  # the newest `window` of them, oldest first
+        self._postings: dict[str, set[int]] = {}  # key word -> open questions using it
         self._by_key: dict[str, set[int]] = {}
         self._texts: dict[int, str] = {}
 
     def __len__(self) -> int:
-        return len(self._recent) + len(self._older)
+        return len(self._keys)
 
     def __contains__(self, question_id: object) -> bool:
-        return question_id in self._recent or question_id in self._older
+        return question_id in self._keys
 
     def track(self, question: Question) -> None:
         """Follow `question`'s current status and wording (call on every change)."""
@@ -97,33 +103,48 @@ class DuplicateIndex:
             return
         key = similarity_key(text)
         self._texts[question.id] = text
+        known = question.id in self._keys
         self._drop_key(question.id)
         if not key:
             self._recent.pop(question.id, None)
-            self._older.pop(question.id, None)
             return
+        self._keys[question.id] = key
         self._by_key.setdefault(key, set()).add(question.id)
-        if question.id in self._older:
-            self._older[question.id] = key
-            return
-        self._recent[question.id] = key
-        while len(self._recent) > self.window:
-            oldest = next(iter(self._recent))
-            self._older[oldest] = self._recent.pop(oldest)
+        for word in key.split(" "):
+            self._postings.setdefault(word, set()).add(question.id)
+        if question.id in self._recent or not known:
+            self._recent[question.id] = key
+            while len(self._recent) > self.window:
+                del self._recent[next(iter(self._recent))]
 
     def discard(self, question_id: int) -> None:
         self._drop_key(question_id)
         self._recent.pop(question_id, None)
-        self._older.pop(question_id, None)
         self._texts.pop(question_id, None)
 
     def _drop_key(self, question_id: int) -> None:
-        key = self._recent.get(question_id) or self._older.get(question_id)
-        ids = self._by_key.get(key) if key else None
-        if ids is not None:
-            ids.discard(question_id)
-            if not ids:
-                del self._by_key[key]
+        key = self._keys.pop(question_id, None)
+        if not key:
+            return
+        for table, names in ((self._by_key, (key,)), (self._postings, key.split(" "))):
+            for name in names:
+                ids = table.get(name)
+                if ids is not None:
+                    ids.discard(question_id)
+                    if not ids:
+                        del table[name]
+
+    def _candidates(self, key: str) -> dict[int, str]:
+        """Open questions sharing a discriminating word with `key` (see the class docstring)."""
+        ids: set[int] = set()
+        for word in key.split(" "):
+            posting = self._postings.get(word)
+            if posting and len(posting) <= self.common:
+                ids |= posting
+        if not ids:
+            return self._recent
+        keys = self._keys
+        return {qid: keys[qid] for qid in ids}
 
     def hints(self, text: str, *, exclude: int | None = None) -> list[dict[str, float | int]]:
         """The open questions most like `text`, best first: `[{"id": 12, "score": 0.93}]`.
@@ -132,11 +153,11 @@ class DuplicateIndex:
         question first, the one a merge would usually keep.
         """
         key = similarity_key(text)
-        if not key or not (self._recent or self._older):
+        if not key or not self._keys:
             return []
         cutoff = self.min_score if key.count(" ") >= 2 else max(self.min_score,
                                                                  SHORT_KEY_MIN_SCORE)
-        found = process.extract(key, self._recent, scorer=fuzz.ratio, processor=None,
+        found = process.extract(key, self._candidates(key), scorer=fuzz.ratio, processor=None,
                                 limit=self.limit + 1, score_cutoff=cutoff * 100)
         scores = {qid: score for _key, score, qid in found}
         scores.update((qid, 100.0) for qid in self._by_key.get(key, ()))
