@@ -31,6 +31,7 @@ from .sanitize import MAX_TEXT, clean_line, clean_text
 from .store import ChangeRow, Store, Write
 
 MAX_REPORTED = 20
+MAX_ID = 2**53 - 1
 
 
 class ImportFailed(Exception):
@@ -47,14 +48,15 @@ _decode_question = msgspec.json.Decoder(Question).decode
 _decode_any = msgspec.json.Decoder().decode
 
 
-def _clean_value(value: Any) -> Any:
-    """Strings anywhere inside a history entry's detail, cleaned like ingested text."""
+def _clean_value(value: Any, limit: int = MAX_TEXT) -> Any:
+    """Strings anywhere inside a history entry's detail or a question's meta, cleaned like
+    ingested text (meta["subject"] and meta["raw_body"] reach the TUI's detail pane as-is)."""
     if isinstance(value, str):
-        return clean_text(value, MAX_TEXT)
+        return clean_text(value, limit)
     if isinstance(value, list):
-        return [_clean_value(v) for v in value]
+        return [_clean_value(v, limit) for v in value]
     if isinstance(value, dict):
-        return {clean_line(k): _clean_value(v) for k, v in value.items()}
+        return {clean_line(k): _clean_value(v, limit) for k, v in value.items()}
     return value
 
 
@@ -107,6 +109,10 @@ def _timestamp_problems(q: Question) -> Iterator[str]:
 def _entry_problems(q: Question) -> Iterator[str]:
     if q.id < 1:
         yield "id must be 1 or more"
+    elif q.id > MAX_ID:
+        # SQLite holds 64-bit ids and the queue numbers new questions from the largest + 1;
+        # the browser pages read ids as JavaScript numbers (exact up to 2**53 - 1).
+        yield f"id must be {MAX_ID} or less"
     if not q.source or not q.external_id:
         yield "source and external_id must not be empty"
     if not q.text:

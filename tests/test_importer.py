@@ -109,3 +109,20 @@ async def test_the_queue_carries_on_after_an_import(tmp_path: Path) -> None:
 def test_an_unreadable_file(tmp_path: Path) -> None:
     with Store(tmp_path / "t.db") as store, pytest.raises(ImportFailed, match="cannot read"):
         import_file(store, tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("qid", [2**63, 2**63 - 1, 2**70])
+def test_an_id_too_large_for_the_store_is_refused_before_writing(tmp_path: Path,
+                                                                 qid: int) -> None:
+    # 2**63 overflowed SQLite's INTEGER inside write_now (a traceback); 2**63 - 1 imported,
+    # and then every new question's id (max + 1) failed to insert: no collector could store.
+    path = tmp_path / "big.json"
+    path.write_bytes(document(entry(qid)))
+    store = Store(tmp_path / "t.db").open()
+    try:
+        with pytest.raises(ImportFailed, match="or less"):
+            import_file(store, path)
+        assert store.load_questions() == []
+    finally:
+        store.close()
+
