@@ -25,6 +25,7 @@ from typing import Any
 
 import msgspec
 
+from .collectors.email_parse import MAX_RAW_BODY
 from .commands import MAX_NOTE
 from .model import Asker, Author, HistoryEntry, Question, Status, parse_iso
 from .sanitize import MAX_TEXT, clean_line, clean_text
@@ -88,6 +89,7 @@ def clean_question(q: Question) -> Question:
         assignee=_optional(q.assignee, lambda v: clean_line(v, 100)),
         note=_optional(q.note, lambda v: clean_text(v, MAX_NOTE)),
         flags=tuple(f for f in (clean_line(f, 40) for f in q.flags) if f),
+        meta=_clean_value(q.meta, MAX_RAW_BODY),
     )
 
 

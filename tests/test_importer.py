@@ -126,3 +126,12 @@ def test_an_id_too_large_for_the_store_is_refused_before_writing(tmp_path: Path,
     finally:
         store.close()
 
+
+def test_meta_strings_are_cleaned_like_ingested_text() -> None:
+    # meta["raw_body"] and meta["subject"] are shown as-is in the TUI's detail pane.
+    hostile = "a\x1b]0;title\x07b\x1b[2Jc\u202eevil"
+    q = parse_export(document(entry(1, meta={"subject": hostile, "raw_body": hostile,
+                                             "attachments": [hostile], "k\x1b[2J": 3})))[0]
+    assert q.meta["subject"] == q.meta["raw_body"] == "a]0;titleb[2Jcevil"
+    assert q.meta["attachments"] == ["a]0;titleb[2Jcevil"]
+    assert q.meta["k[2J"] == 3
