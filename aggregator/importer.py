@@ -136,7 +136,7 @@ def _label(index: int, raw: bytes | None = None, q: Question | None = None) -> s
         try:
             value = _decode_any(raw)
             ident = value.get("id") if isinstance(value, dict) else None
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             pass
     return f"questions[{index}]" + (f" (id {ident!r})" if ident is not None else "")
 
@@ -152,6 +152,8 @@ def parse_export(data: bytes, source: str = "the file") -> list[Question]:
                            "as written by `townhall export --format json`)") from None
     except msgspec.DecodeError as exc:
         raise ImportFailed(f"{source} is not valid JSON: {exc}") from None
+    except RecursionError:  # msgspec's answer to deep nesting, inside any Any-typed field
+        raise ImportFailed(f"{source} is nested too deeply to be a Townhall export") from None
     problems: list[str] = []
     questions: list[Question] = []
     for index, raw in enumerate(document.questions):
@@ -159,6 +161,9 @@ def parse_export(data: bytes, source: str = "the file") -> list[Question]:
             q = _decode_question(raw)
         except msgspec.ValidationError as exc:
             problems.append(f"{_label(index, raw)}: {exc}")
+            continue
+        except RecursionError:
+            problems.append(f"questions[{index}]: nested too deeply")
             continue
         q = clean_question(q)
         problems += [f"{_label(index, q=q)}: {p}" for p in _entry_problems(q)]

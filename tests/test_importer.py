@@ -135,3 +135,19 @@ def test_meta_strings_are_cleaned_like_ingested_text() -> None:
     assert q.meta["subject"] == q.meta["raw_body"] == "a]0;titleb[2Jcevil"
     assert q.meta["attachments"] == ["a]0;titleb[2Jcevil"]
     assert q.meta["k[2J"] == 3
+
+
+DEEP = "[" * 5_000 + "]" * 5_000  # msgspec raises RecursionError, not DecodeError, on this
+
+
+@pytest.mark.parametrize("doc", [
+    '{"questions": [' + DEEP + "]}",
+    '{"meeting": {"a": ' + DEEP + '}, "questions": []}',
+    '{"questions": [{"id": 1, "source": "youtube", "external_id": "m1", "text": "Why?",'
+    ' "author": {"name": "Ana", "id": "UC1"}, "received_at": "2022-11-10T14:00:00.000Z",'
+    ' "meta": {"x": ' + DEEP + "}}]}",
+    '{"questions": [{"id": "one", "meta": {"x": ' + DEEP + "}}]}",
+], ids=["question", "meeting", "meta", "bad-id-and-meta"])
+def test_deeply_nested_json_is_an_import_problem_not_a_traceback(doc: str) -> None:
+    with pytest.raises(ImportFailed, match="nested too deeply"):
+        parse_export(doc.encode())
