@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .aio import cancel_and_wait
+from .aio import cancel_and_wait, stop_on_signals
 from .commands import Command, CommandError
 from .config import Config, load_config
 from .demo_script import (
@@ -249,8 +249,15 @@ def summary(queue: QuestionQueue) -> str:
 
 
 async def run_headless(options: DemoOptions) -> int:
-    """Play the meeting without a TUI for `options.seconds`, then print a summary."""
+    """Play the meeting without a TUI for `options.seconds` (or until SIGTERM/SIGHUP), then
+    print a summary."""
     seconds = options.seconds if options.seconds is not None else DURATION / options.speed
+    stop = asyncio.Event()  # SIGTERM / SIGHUP end the play early, with the summary
+    with stop_on_signals(stop.set):
+        return await _play_headless(options, seconds, stop)
+
+
+async def _play_headless(options: DemoOptions, seconds: float, stop: asyncio.Event) -> int:
     async with DemoWorld(options) as world:
         assert world.config is not None
         async with Runtime(world.config) as runtime:
@@ -261,7 +268,8 @@ async def run_headless(options: DemoOptions) -> int:
             tasks = [asyncio.create_task(play(world, options.speed))]
             if options.auto_moderate:
                 tasks.append(asyncio.create_task(auto_moderate(runtime.queue, options.speed)))
-            await asyncio.sleep(seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
             await cancel_and_wait(tasks)
             health = ", ".join(f"{h.name} {h.state}" for h in runtime.health.snapshot())
             print(f"collectors: {health}")

@@ -25,12 +25,14 @@ from typing import Any
 
 import msgspec
 
+from .collectors.email_parse import MAX_RAW_BODY
 from .commands import MAX_NOTE
 from .model import Asker, Author, HistoryEntry, Question, Status, parse_iso
 from .sanitize import MAX_TEXT, clean_line, clean_text
 from .store import ChangeRow, Store, Write
 
 MAX_REPORTED = 20
+MAX_ID = 2**53 - 1
 
 
 class ImportFailed(Exception):
@@ -47,14 +49,15 @@ _decode_question = msgspec.json.Decoder(Question).decode
 _decode_any = msgspec.json.Decoder().decode
 
 
-def _clean_value(value: Any) -> Any:
-    """Strings anywhere inside a history entry's detail, cleaned like ingested text."""
+def _clean_value(value: Any, limit: int = MAX_TEXT) -> Any:
+    """Strings anywhere inside a history entry's detail or a question's meta, cleaned like
+    ingested text (meta["subject"] and meta["raw_body"] reach the TUI's detail pane as-is)."""
     if isinstance(value, str):
-        return clean_text(value, MAX_TEXT)
+        return clean_text(value, limit)
     if isinstance(value, list):
-        return [_clean_value(v) for v in value]
+        return [_clean_value(v, limit) for v in value]
     if isinstance(value, dict):
-        return {clean_line(k): _clean_value(v) for k, v in value.items()}
+        return {clean_line(k): _clean_value(v, limit) for k, v in value.items()}
     return value
 
 
@@ -86,6 +89,7 @@ def clean_question(q: Question) -> Question:
         assignee=_optional(q.assignee, lambda v: clean_line(v, 100)),
         note=_optional(q.note, lambda v: clean_text(v, MAX_NOTE)),
         flags=tuple(f for f in (clean_line(f, 40) for f in q.flags) if f),
+        meta=_clean_value(q.meta, MAX_RAW_BODY),
     )
 
 
@@ -107,6 +111,10 @@ def _timestamp_problems(q: Question) -> Iterator[str]:
 def _entry_problems(q: Question) -> Iterator[str]:
     if q.id < 1:
         yield "id must be 1 or more"
+    elif q.id > MAX_ID:
+        # SQLite holds 64-bit ids and the queue numbers new questions from the largest + 1;
+        # the browser pages read ids as JavaScript numbers (exact up to 2**53 - 1).
+        yield f"id must be {MAX_ID} or less"
     if not q.source or not q.external_id:
         yield "source and external_id must not be empty"
     if not q.text:
@@ -128,7 +136,7 @@ def _label(index: int, raw: bytes | None = None, q: Question | None = None) -> s
         try:
             value = _decode_any(raw)
             ident = value.get("id") if isinstance(value, dict) else None
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             pass
     return f"questions[{index}]" + (f" (id {ident!r})" if ident is not None else "")
 
@@ -144,6 +152,8 @@ def parse_export(data: bytes, source: str = "the file") -> list[Question]:
                            "as written by `townhall export --format json`)") from None
     except msgspec.DecodeError as exc:
         raise ImportFailed(f"{source} is not valid JSON: {exc}") from None
+    except RecursionError:  # msgspec's answer to deep nesting, inside any Any-typed field
+        raise ImportFailed(f"{source} is nested too deeply to be a Townhall export") from None
     problems: list[str] = []
     questions: list[Question] = []
     for index, raw in enumerate(document.questions):
@@ -151,6 +161,9 @@ def parse_export(data: bytes, source: str = "the file") -> list[Question]:
             q = _decode_question(raw)
         except msgspec.ValidationError as exc:
             problems.append(f"{_label(index, raw)}: {exc}")
+            continue
+        except RecursionError:
+            problems.append(f"questions[{index}]: nested too deeply")
             continue
         q = clean_question(q)
         problems += [f"{_label(index, q=q)}: {p}" for p in _entry_problems(q)]

@@ -255,19 +255,26 @@ class Store:
     # --- lifecycle ------------------------------------------------------------------------
 
     def open(self) -> Store:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.exclusive:
-            self._lock.acquire()
         try:
-            conn = _connect(self.path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.exclusive:
+                self._lock.acquire()
             try:
-                self._prepare(conn)
-            finally:
-                conn.close()
-            self._read = _connect(self.path)
-        except BaseException:
-            self._lock.release()
-            raise
+                conn = _connect(self.path)
+                try:
+                    self._prepare(conn)
+                finally:
+                    conn.close()
+                self._read = _connect(self.path)
+            except BaseException:
+                self._lock.release()
+                raise
+        except (OSError, sqlite3.Error) as exc:  # a folder, no permission, a missing disk
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreError(
+                f"cannot open the database {self.path} ({why}): check [store] path in the "
+                "config names a file in a folder this user can write"
+            ) from None
         return self
 
     def _prepare(self, conn: sqlite3.Connection) -> None:

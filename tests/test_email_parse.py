@@ -137,3 +137,24 @@ def test_bounce_is_skipped() -> None:
     msg.replace_header("Content-Type", "multipart/report; report-type=delivery-status")
     decision = evaluate(msg.as_bytes(), RULES)
     assert decision.incoming is None and "bounce" in decision.reason
+
+
+def _nested_multipart(depth: int) -> bytes:
+    """A mail whose body is `depth` multiparts inside each other: deep enough that the stdlib
+    parser (which recurses per level) raises RecursionError under either policy."""
+    head = (b"From: Deep <deep@example.org>\r\nSubject: Question for Maggie\r\n"
+            b"Message-ID: <deep@example.org>\r\n")
+    opening = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+                       for i in range(depth))
+    closing = b"".join(b"--b%d--\r\n" % i for i in reversed(range(depth)))
+    return head + opening + b"Content-Type: text/plain\r\n\r\nhello\r\n" + closing
+
+
+def test_deeply_nested_mail_is_not_a_poison_message() -> None:
+    # One such mail used to raise out of parse_mail, so the collector failed on it forever
+    # (and every other mail of its page was never stored).
+    decision = evaluate(_nested_multipart(3000), RULES)
+    assert decision.incoming is not None
+    assert decision.incoming.external_id == "deep@example.org"
+    assert decision.incoming.meta["subject"] == "Question for Maggie"
+    assert decision.incoming.author.email == "deep@example.org"

@@ -109,3 +109,45 @@ async def test_the_queue_carries_on_after_an_import(tmp_path: Path) -> None:
 def test_an_unreadable_file(tmp_path: Path) -> None:
     with Store(tmp_path / "t.db") as store, pytest.raises(ImportFailed, match="cannot read"):
         import_file(store, tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("qid", [2**63, 2**63 - 1, 2**70])
+def test_an_id_too_large_for_the_store_is_refused_before_writing(tmp_path: Path,
+                                                                 qid: int) -> None:
+    # 2**63 overflowed SQLite's INTEGER inside write_now (a traceback); 2**63 - 1 imported,
+    # and then every new question's id (max + 1) failed to insert: no collector could store.
+    path = tmp_path / "big.json"
+    path.write_bytes(document(entry(qid)))
+    store = Store(tmp_path / "t.db").open()
+    try:
+        with pytest.raises(ImportFailed, match="or less"):
+            import_file(store, path)
+        assert store.load_questions() == []
+    finally:
+        store.close()
+
+
+def test_meta_strings_are_cleaned_like_ingested_text() -> None:
+    # meta["raw_body"] and meta["subject"] are shown as-is in the TUI's detail pane.
+    hostile = "a\x1b]0;title\x07b\x1b[2Jc\u202eevil"
+    q = parse_export(document(entry(1, meta={"subject": hostile, "raw_body": hostile,
+                                             "attachments": [hostile], "k\x1b[2J": 3})))[0]
+    assert q.meta["subject"] == q.meta["raw_body"] == "a]0;titleb[2Jcevil"
+    assert q.meta["attachments"] == ["a]0;titleb[2Jcevil"]
+    assert q.meta["k[2J"] == 3
+
+
+DEEP = "[" * 5_000 + "]" * 5_000  # msgspec raises RecursionError, not DecodeError, on this
+
+
+@pytest.mark.parametrize("doc", [
+    '{"questions": [' + DEEP + "]}",
+    '{"meeting": {"a": ' + DEEP + '}, "questions": []}',
+    '{"questions": [{"id": 1, "source": "youtube", "external_id": "m1", "text": "Why?",'
+    ' "author": {"name": "Ana", "id": "UC1"}, "received_at": "2022-11-10T14:00:00.000Z",'
+    ' "meta": {"x": ' + DEEP + "}}]}",
+    '{"questions": [{"id": "one", "meta": {"x": ' + DEEP + "}}]}",
+], ids=["question", "meeting", "meta", "bad-id-and-meta"])
+def test_deeply_nested_json_is_an_import_problem_not_a_traceback(doc: str) -> None:
+    with pytest.raises(ImportFailed, match="nested too deeply"):
+        parse_export(doc.encode())

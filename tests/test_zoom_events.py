@@ -87,3 +87,14 @@ def test_any_json_body_gives_an_incoming_or_bad_event(body) -> None:
         chat_incoming(body)
     except BadEvent:
         pass
+
+
+def test_a_date_time_outside_the_utc_range_falls_back_to_event_ts() -> None:
+    # Parses, but converting it to UTC overflows: the OverflowError used to escape
+    # chat_incoming, so the webhook answered 503 (Zoom retries) and the websocket mode
+    # retried it as a store failure and then dropped the message.
+    body = chat_event("Is year one too early?")
+    body["payload"]["object"]["chat_message"]["date_time"] = "0001-01-01T00:00:00+01:00"
+    incoming = chat_incoming(body)
+    assert incoming.text == "Is year one too early?"
+    assert incoming.sent_at is not None and incoming.sent_at.startswith("20")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aggregator.aio import cancel_and_wait
+from aggregator.aio import cancel_and_wait, stop_on_signals
 from aggregator.client import LocalClient
 from aggregator.demo import DemoOptions, DemoWorld, auto_moderate, play, summary
 from aggregator.runtime import Runtime
@@ -33,7 +33,8 @@ async def run_demo(options: DemoOptions) -> int:
             if options.auto_moderate:
                 tasks.append(asyncio.create_task(auto_moderate(runtime.queue, options.speed)))
             try:
-                await app.run_async()
+                with stop_on_signals(app.exit):  # kill / a closed terminal: quit as ctrl+q does
+                    await app.run_async()
             finally:
                 await cancel_and_wait(tasks)
                 await client.close()

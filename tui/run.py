@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 
+from aggregator.aio import stop_on_signals
 from aggregator.client import LocalClient
 from aggregator.config import Config
 from aggregator.runtime import Runtime
@@ -38,7 +39,8 @@ async def run_moderator(config: Config) -> None:
         if config.source is None:
             app.startup_notices.append(NO_CONFIG)  # type: ignore[attr-defined]
         try:
-            await app.run_async()
+            with stop_on_signals(app.exit):  # kill / a closed terminal: quit as ctrl+q does
+                await app.run_async()
         finally:
             await client.close()
 

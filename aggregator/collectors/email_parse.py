@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
+from email.parser import BytesParser
 from email.utils import parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -76,7 +77,16 @@ def parse_mail(raw: bytes) -> ParsedMail:
         return _extract(email.message_from_bytes(raw, policy=policy.default), modern=True)
     except Exception as exc:  # noqa: BLE001 - header parsing bugs under policy.default
         log.debug("policy.default failed (%s); re-parsing with compat32", type(exc).__name__)
-    return _extract(email.message_from_bytes(raw, policy=policy.compat32), modern=False)
+    try:
+        return _extract(email.message_from_bytes(raw, policy=policy.compat32), modern=False)
+    except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on deeply nested multiparts
+        # The parser recurses once per MIME level, so a hostile mail can fail under both
+        # policies; the headers alone still make a question (text falls back to the subject)
+        # instead of a poison message that fails its whole page on every retry.
+        log.info("mail body unparseable (%s); using its headers only", type(exc).__name__)
+    headers = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+    headers.set_payload("")
+    return _extract(headers, modern=False)
 
 
 def _extract(msg: Message, *, modern: bool) -> ParsedMail:

@@ -105,7 +105,7 @@ def _sent_at(chat: dict[str, Any], body: dict[str, Any]) -> str | None:
     if isinstance(raw, str):
         try:
             return to_iso(parse_iso(raw))
-        except ValueError:
+        except (ValueError, OverflowError):  # e.g. year 1 with a positive offset
             pass
     event_ts = body.get("event_ts")
     if isinstance(event_ts, (int, float)) and not isinstance(event_ts, bool):

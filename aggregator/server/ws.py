@@ -252,7 +252,7 @@ class Session:
     async def _handle(self, raw: str) -> None:
         try:
             data = _decode(raw)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # deep nesting raises RecursionError
             await _send(self.ws, error_frame("invalid", "frames must be JSON objects"))
             return
         if not isinstance(data, dict):

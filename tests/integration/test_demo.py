@@ -59,3 +59,38 @@ def test_headless_demo_runs_every_source_and_exports_a_notes_page(tmp_path: Path
     assert page.startswith(f"# {MEETING_TITLE}")
     assert "harassment on talk pages" in page
     assert "buy cheap followers" not in page  # dismissed text never reaches the notes
+
+
+def test_headless_demo_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """SIGTERM used to kill the demo on the spot: exit 143, no summary, and its temporary
+    folder (store, Maildir, config) left behind in $TMPDIR."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ..conftest import ROOT
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(temp)}
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "demo", "--headless",
+                             "--speed", "5", "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the banner's last line: everything is running
+            line = proc.stdout.readline()
+            if not line or "another moderator" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err[-2000:]
+    assert "collectors:" in out and "questions" in out
+    assert list(temp.glob("townhall-demo-*")) == []

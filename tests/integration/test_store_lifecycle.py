@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.store import MIGRATIONS, SCHEMA_VERSION, SchemaTooNew, Store, StoreLocked
+from aggregator.store import (MIGRATIONS, SCHEMA_VERSION, SchemaTooNew, Store, StoreError,
+                              StoreLocked)
 
 from ..conftest import ROOT, townhall
 
@@ -130,3 +131,25 @@ def test_export_without_a_database_says_so(tmp_path: Path) -> None:
     assert result.returncode == 1 and "no database" in result.stderr
     assert not (tmp_path / "none.db").exists()
     time.sleep(0)
+
+
+@pytest.mark.parametrize("command", [["export", "--format", "json"], ["import", "in.json"]])
+def test_a_store_path_that_cannot_be_opened_is_a_clear_error(tmp_path: Path,
+                                                             command: list[str]) -> None:
+    (tmp_path / "a-folder").mkdir()  # [store] path names a directory, not a database file
+    (tmp_path / "in.json").write_text("[]")
+    config = tmp_path / "townhall.toml"
+    config.write_text('[store]\npath = "a-folder"\n')
+    result = townhall(*command, "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "a-folder" in result.stderr and "[store] path" in result.stderr
+
+
+def test_store_open_failure_releases_the_lock(tmp_path: Path) -> None:
+    target = tmp_path / "blocked"
+    target.mkdir()
+    with pytest.raises(StoreError, match=r"\[store\] path"):
+        Store(target).open()
+    target.rmdir()
+    Store(target).open().close()  # the lock of the failed attempt is not held any more

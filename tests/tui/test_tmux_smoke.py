@@ -95,3 +95,32 @@ def test_run_add_approve_quit(tmp_path: Path):
         questions = store.load_questions()
     assert [(q.text, q.status, q.source) for q in questions] == [
         ("Is this the smoke test?", Status.QUEUED, "manual")]
+
+
+def test_run_exits_cleanly_on_sigterm(tmp_path: Path):
+    """`kill` (SIGTERM) or a closed terminal window (SIGHUP) used to end `townhall run` on the
+    spot (status 143), with the terminal left in raw mode on the alternate screen."""
+    import signal
+
+    db = tmp_path / "townhall.db"
+    config = tmp_path / "townhall.toml"
+    config.write_text(f'[meeting]\ntitle = "Smoke meeting"\n[store]\npath = "{db}"\n'
+                      f'[server]\nport = {free_port()}\n')
+    command = (f"cd {shlex.quote(str(tmp_path))} && PYTHONPATH={shlex.quote(str(ROOT))} "
+               f"TEXTUAL_ANIMATIONS=none {shlex.quote(sys.executable)} -m aggregator run "
+               f"--config {shlex.quote(str(config))}; echo EXIT=$?; sleep 30")
+    tmux = Tmux()
+    try:
+        tmux("new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "35", command)
+        tmux.wait_for("1 Incoming (0)")
+        shell = tmux("display-message", "-p", "-t", tmux.session, "#{pane_pid}").strip()
+        children = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True,
+                                  timeout=10).stdout.split()
+        assert len(children) == 1, children
+        os.kill(int(children[0]), signal.SIGTERM)
+        screen = tmux.wait_for("EXIT=", timeout=20)
+        assert "EXIT=0" in screen, screen
+    finally:
+        tmux("kill-server")
+    with Store(db, exclusive=False) as store:  # closed in order: the lock is free, data intact
+        assert store.integrity_check() == "ok"

@@ -22,6 +22,10 @@ async def _approve_and_live(server: Server, *ids: int, live: int | None = None) 
         await server.queue.apply(Command(op="go_live", question=live), "setup")
 
 
+#: nesting deep enough that the JSON decoder raises RecursionError (not a DecodeError)
+DEEP = "[" * 5_000 + "]" * 5_000
+
+
 # --- auth -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role", ["moderator", "host", "overlay"])
@@ -57,7 +61,8 @@ async def test_a_higher_role_token_opens_a_lower_role(server: Server, tokens) ->
 
 
 @pytest.mark.parametrize("first", ['{"type":"command","op":"next"}', "not json", '[1,2]',
-                                   '{"type":"hello","role":"admin","token":"x"}'])
+                                   '{"type":"hello","role":"admin","token":"x"}',
+                                   DEEP])
 async def test_malformed_hello_is_refused(server: Server, first: str) -> None:
     from websockets.asyncio.client import connect
 
@@ -76,7 +81,8 @@ async def test_bad_frames_after_hello_get_errors_and_the_session_survives(
     for bad in ["nope", "[]", '{"type":"dance"}', '{"type":"command","id":"x"}',
                 '{"type":"command","id":"y","op":"dismiss","question":99,"args":{"reason":"x"}}',
                 '{"type":"command","id":"w","op":"tag","question":1,"args":{"tags":"x"}}',
-                '{"type":"command","id":"z","op":"approve","question":"12"}']:
+                '{"type":"command","id":"z","op":"approve","question":"12"}', DEEP,
+                '{"type":"command","id":"d","op":"add","args":{"text":' + DEEP + '}}']:
         await ws.send(bad)
         frame = json.loads(await ws.recv())
         assert frame["type"] == "error", bad
