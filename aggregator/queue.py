@@ -433,7 +433,9 @@ class Subscription:
         while not self.closed:
             if self._needs_snapshot:
                 self._needs_snapshot = False
-                questions, seq = await asyncio.to_thread(self._queue.store.snapshot)
+                # The queue's own objects where they match: one copy in memory, not two.
+                questions, seq = await asyncio.to_thread(self._queue.store.snapshot,
+                                                         self._queue._questions)
                 self.last_seq = seq
                 return Snapshot(questions=questions, seq=seq)
             if not self._catchup and self._needs_catchup:

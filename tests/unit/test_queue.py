@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 import pytest
 
 from aggregator.commands import Command, CommandError
@@ -231,6 +232,22 @@ async def test_snapshot_then_changes_without_gaps_or_repeats(queue: QuestionQueu
     seqs = [(await next_event(subscription)).seq for _ in range(50)]
     assert seqs == list(range(snapshot.seq + 1, snapshot.seq + 51))
     subscription.close()
+
+
+async def test_snapshot_shares_the_queues_committed_objects(queue: QuestionQueue) -> None:
+    """A local subscriber's snapshot reuses the queue's questions (one copy in memory), and a
+    row that differs from the in-memory question is decoded from the store instead."""
+    for n in range(1, 4):
+        await queue.submit(incoming(n))
+    await queue.apply(Command(op="star", question=2), "mod")
+    snapshot = await next_event(queue.subscribe(None))
+    assert isinstance(snapshot, Snapshot)
+    assert all(q is queue.get(q.id) for q in snapshot.questions)
+    stale = {q.id: q for q in queue.all()}
+    stale[2] = msgspec.structs.replace(stale[2], version=1, starred=False)
+    questions, _seq = queue.store.snapshot(stale)
+    assert questions[0] is stale[1] and questions[1] is not stale[2]
+    assert questions[1] == queue.get(2) and questions[1].starred
 
 
 async def test_a_subscriber_that_falls_behind_catches_up_from_the_store(

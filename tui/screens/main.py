@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 BATCH_INTERVAL = 0.1  # seconds: arrivals reach the UI at most this often
 AGE_TICK = 15.0  # seconds between age refreshes
 DETAIL_DELAY = 0.05  # seconds the cursor must rest before the detail pane re-renders
+SEARCH_PREPARE_STEP = 4_000  # haystacks built per idle step (~6 ms)
 
 
 def tabs_content(model: QueueModel, pending_new: int, jump_key: str) -> Content:
@@ -163,6 +164,7 @@ class MainScreen(ModerationActions, Screen[None]):
                 # 100,000 long-lived questions: keep them out of the cyclic GC's full scans,
                 # which otherwise pause the UI for a noticeable moment now and then.
                 gc.freeze()
+                self._prepare_search_soon()
             if self._pending:
                 changes, self._pending = self._pending, []
                 cursor = self.queue_list.cursor_id
@@ -174,6 +176,13 @@ class MainScreen(ModerationActions, Screen[None]):
                 self._apply_health(self._health)
                 self._health = None
             self._show_tabs()
+
+    def _prepare_search_soon(self) -> None:
+        """Build the search haystacks in small steps between frames (see prepare_search)."""
+        def step() -> None:
+            if self.model.prepare_search(SEARCH_PREPARE_STEP):
+                timer.stop()
+        timer = self.set_interval(0.02, step)
 
     def _apply_health(self, collectors: list[CollectorHealth]) -> None:
         self.status_line.collectors = collectors
