@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
+from .aio import cancel_and_wait
 from .commands import Command, CommandError, Draft, Effect, ban_entries, decide, revert
 from .model import Asker, Author, Incoming, Question, Source, Status, utc_now
 from .sanitize import clean_line, clean_text
@@ -53,6 +54,9 @@ class Snapshot(msgspec.Struct, frozen=True):
     questions: list[Question]
     seq: int
 
+
+#: up to this many questions at start the duplicate-hint index is built before start() returns
+SIMILAR_SYNC_LIMIT = 5_000
 
 INCOMING_STATUSES = frozenset({Status.NEW, Status.ANSWERED, Status.FOLLOW_UP})
 
@@ -88,20 +92,54 @@ class QuestionQueue:
         self._started = False
         # duplicate hints (triage.similar): follows every open question through _index/_forget
         self.similar = DuplicateIndex()
+        self._tracking = True
+        self._similar_fill: asyncio.Task[None] | None = None
+        self.similar_fill_delay = 2.0
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Rebuild the in-memory queue from the store and start its writer."""
         self.store.start_writer()
-        for q in self.store.load_questions():
+        questions = self.store.load_questions()
+        background = len(questions) > SIMILAR_SYNC_LIMIT
+        self._tracking = not background
+        for q in questions:
             self._index(q)
+        self._tracking = True
+        if background:
+            self._similar_fill = asyncio.create_task(
+                self._fill_similar([q.id for q in reversed(questions)]), name="similar-fill")
         self._seq = self.store.max_seq()
         self._command_id = self.store.max_command_id()
         self._next_id = max(self._questions, default=0) + 1
         self._stored_bans = self.store.bans()
         self.links = self.store.identity_links()
         self._started = True
+
+    async def _fill_similar(self, ids: list[int]) -> None:
+        """Index a large store's open questions for duplicate hints after start, newest first.
+
+        Building the index for 100,000 questions takes seconds; doing it here lets the TUI
+        paint and ingestion start at once; it begins after `similar_fill_delay` seconds, once
+        start-up has settled (a client's first snapshot, the first screen), and runs in slices
+        of 1,000 (about 10 ms each) so the event loop stays responsive. Until it finishes, a new
+        message's hints consider the questions indexed so far. Questions that change meanwhile are indexed as they
+        change (tracking is idempotent), so nothing is indexed stale.
+        """
+        await asyncio.sleep(self.similar_fill_delay)
+        for start in range(0, len(ids), 1_000):
+            for qid in ids[start:start + 1_000]:
+                q = self._questions.get(qid)
+                if q is not None:
+                    self.similar.track(q)
+            await asyncio.sleep(0)
+        self._similar_fill = None
+
+    async def close(self) -> None:
+        """Stop background work (the hint index fill); pending writes are the store's."""
+        task, self._similar_fill = self._similar_fill, None
+        await cancel_and_wait([task])
 
     async def flush(self) -> None:
         """Wait until everything submitted so far is on disk."""
@@ -158,7 +196,8 @@ class QuestionQueue:
     def _index(self, q: Question) -> None:
         old = self._questions.get(q.id)
         self._questions[q.id] = q
-        self.similar.track(q)
+        if self._tracking:
+            self.similar.track(q)
         if old is None:
             self._by_key[(q.source, q.external_id)] = q.id
             self._by_entry.setdefault(str(q.identity), set()).add(q.id)

@@ -121,3 +121,10 @@ async def test_answer_moments_skip_detail_less_received_entries(queue: QuestionQ
     assert [h.action for h in lean[1]] == ["answered"]
     assert [h.detail for h in lean[2]] == [{"status": "answered"}]
     assert store.all_history(detail_only=["received"]).keys() == {1, 2}
+
+
+@given(st.text(alphabet=st.sampled_from(list("aaab ’'éE!?xyz\u0301\u0915\u093f")), max_size=60))
+def test_squeezed_words_equals_squeezing_each_word(text: str) -> None:
+    from aggregator.triage.text import squeeze, squeezed_words, words
+
+    assert squeezed_words(text) == [squeeze(w) for w in words(text)]

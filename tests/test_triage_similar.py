@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from aggregator.commands import Command
@@ -124,3 +125,39 @@ async def test_hints_leave_with_the_status_and_the_index_rebuilds_on_start(
         await queue.flush()
     finally:
         store.close()
+
+
+async def test_a_large_store_fills_the_hint_index_in_the_background(tmp_path) -> None:
+    from aggregator import queue as queue_module
+    from aggregator.model import Incoming
+
+    path = tmp_path / "big.db"
+    store = Store(path).open()
+    q = QuestionQueue(store)
+    await q.start()
+    await q.submit_batch([Incoming(source="email", external_id=f"e{n}",
+                                   author=Author(name="A", id=f"a{n}@x.org"),
+                                   text=f"Topic {n}: will the grants programme fund sprint {n}?")
+                          for n in range(40)])
+    store.close()
+    original = queue_module.SIMILAR_SYNC_LIMIT
+    queue_module.SIMILAR_SYNC_LIMIT = 10  # make this small store "large"
+    try:
+        store = Store(path).open()
+        q = QuestionQueue(store)
+        q.similar_fill_delay = 0.05
+        await q.start()
+        assert len(q.similar) < 40  # start() returned before indexing everything
+        while q._similar_fill is not None:  # noqa: SLF001
+            await asyncio.sleep(0)
+        assert len(q.similar) == 40
+        new = (await q.submit(Incoming(source="youtube", external_id="y1",
+                                       author=Author(name="B", id="UCb"),
+                                       text="Topic 3: will the grants programme fund sprint 3?"
+                                       ))).question
+        assert new.meta["similar"][0]["id"] == 4  # e3 is question #4
+        await q.close()
+        await q.flush()
+        store.close()
+    finally:
+        queue_module.SIMILAR_SYNC_LIMIT = original

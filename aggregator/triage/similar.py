@@ -18,7 +18,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from ..model import Question, Status
-from .text import squeeze, words
+from .text import squeezed_words
 
 #: Statuses whose questions can still take a duplicate: waiting, on the host list or live, or
 #: kept for a written answer. Answered, dismissed and merged ones are not offered.
@@ -56,7 +56,7 @@ def similarity_key(text: str) -> str:
     """The comparable form of `text`: sorted unique content-word prefixes.
 
     Cached: a new question's key is computed for its hints and again when it is indexed."""
-    kept = {word[:PREFIX] for word in map(squeeze, words(text))
+    kept = {word[:PREFIX] for word in squeezed_words(text)
             if word not in STOP_WORDS and (len(word) > 1 or word.isdigit())}
     return " ".join(sorted(kept))
 

@@ -40,6 +40,12 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalise(text))
 
 
+def squeezed_words(text: str) -> list[str]:
+    """`[squeeze(w) for w in words(text)]`, in one pass: a run of equal letters never crosses
+    a non-word character, so squeezing the whole text first gives the same words."""
+    return _WORD.findall(_LONG_RUN.sub(r"\1", normalise(text)))
+
+
 def squeeze(word: str) -> str:
     """`word` with runs of three or more equal letters cut to one (shouted elongation)."""
     return _LONG_RUN.sub(r"\1", word)
