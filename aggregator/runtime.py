@@ -25,6 +25,7 @@ from .health import HealthRegistry
 from .queue import QuestionQueue
 from .server.app import create_app
 from .server.auth import check_bind
+from .server.site import start_site
 from .store import Store
 from .triage import Rules
 
@@ -81,20 +82,15 @@ class Runtime:
         check_bind(self.config)  # a non-loopback address without tokens: refuse (ConfigError)
         routes = [r for c in self.collectors for r in getattr(c, "routes", lambda: [])()]
         self.app = create_app(self.queue, self.config, self.health, routes)
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
         host = self.config.server.host
-        site = web.TCPSite(self._runner, host, self.port)
         try:
-            await site.start()
+            self._runner, self.bound_port = await start_site(self.app, host, self.port)
         except OSError as exc:
             # The queue still works without the server (manual questions, the local TUI).
             why = "in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
             self.health.set("server", "stopped",
                             f"cannot listen on {host}:{self.port} ({why}); set [server] port")
             return
-        sockets = [s for s in (site._server.sockets if site._server else [])]  # noqa: SLF001
-        self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
         self.health.set("server", "live", f"http://{host}:{self.bound_port}")
 
     async def __aexit__(self, *exc: object) -> None:

@@ -8,6 +8,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from aggregator.aio import cancel_and_wait
 from aggregator.collectors.base import Backoff, supervise
 from aggregator.collectors.email_rules import SubjectRules
 from aggregator.collectors.imap import ImapCollector
@@ -43,17 +44,22 @@ def secret(_env: str) -> str:
 async def running(queue: QuestionQueue, settings: ImapSettings,
                   rules: SubjectRules = RULES, health: HealthRegistry | None = None,
                   ) -> AsyncIterator[HealthRegistry]:
-    """The collector under `supervise()` (real backoff, fast start) until the block ends."""
+    """The IMAP collector under `supervise()` (real backoff, fast start) until the block ends."""
     health = health or HealthRegistry()
-    collector = ImapCollector(settings, rules, health, secret)
-    task = asyncio.create_task(supervise(collector, queue, health,
-                                         Backoff(initial=0.2, maximum=2.0)))
-    try:
+    async with supervising(ImapCollector(settings, rules, health, secret), queue, health,
+                           Backoff(initial=0.2, maximum=2.0)):
         yield health
+
+
+@contextlib.asynccontextmanager
+async def supervising(collector: Any, queue: QuestionQueue, health: HealthRegistry,
+                      backoff: Backoff | None = None) -> AsyncIterator[None]:
+    """Run `collector` under `supervise()` for the duration of the block."""
+    task = asyncio.create_task(supervise(collector, queue, health, backoff))
+    try:
+        yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:

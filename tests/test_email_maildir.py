@@ -17,7 +17,7 @@ from aggregator.config import parse_config
 from aggregator.health import HealthRegistry
 from aggregator.queue import QuestionQueue
 from aggregator.simulators.mail_writer import MaildirWriter, build_mail, sample_mail
-from tests.email_helpers import RULES, wait_for, state
+from tests.email_helpers import RULES, state, supervising, wait_for
 
 
 @contextlib.asynccontextmanager
@@ -25,13 +25,8 @@ async def watching(queue: QuestionQueue, path: Path, **kw: object
                    ) -> AsyncIterator[HealthRegistry]:
     health = HealthRegistry()
     collector = MaildirCollector(path, RULES, health, interval=0.1, **kw)  # type: ignore[arg-type]
-    task = asyncio.create_task(supervise(collector, queue, health))
-    try:
+    async with supervising(collector, queue, health):
         yield health
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_maildir_backlog_new_files_and_no_duplicates(tmp_path: Path,

@@ -36,6 +36,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ..server.site import start_site
+
 COSTS = {"videos": 1, "liveBroadcasts": 1, "messages": 5}
 ERROR_STATUS = {
     "rateLimitExceeded": 403, "quotaExceeded": 403, "forbidden": 403, "liveChatDisabled": 403,
@@ -107,11 +109,7 @@ class FakeYouTubeAPI:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+        self._runner, bound = await start_site(self.app(), host, port)
         self.url = f"http://{host}:{bound}/"
         return self.url
 

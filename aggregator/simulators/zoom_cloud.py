@@ -23,6 +23,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from ..server.site import start_site
+
 
 class FakeZoomCloud:
     def __init__(self, client_id: str = "client-id", client_secret: str = "client-secret", *,
@@ -54,11 +56,7 @@ class FakeZoomCloud:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+        self._runner, bound = await start_site(self.app(), host, port)
         self.base_url = f"http://{host}:{bound}"
         return self.base_url
 

@@ -153,3 +153,25 @@ def test_store_open_failure_releases_the_lock(tmp_path: Path) -> None:
         Store(target).open()
     target.rmdir()
     Store(target).open().close()  # the lock of the failed attempt is not held any more
+
+
+async def test_a_taken_port_is_a_health_entry_and_the_queue_still_works(tmp_path: Path) -> None:
+    import socket
+
+    from aggregator.commands import Command
+    from aggregator.config import parse_config
+    from aggregator.runtime import Runtime
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = parse_config(f'[store]\npath = "{tmp_path / "t.db"}"\n'
+                              f'[server]\nport = {port}\n')
+        async with Runtime(config) as runtime:
+            assert runtime.bound_port is None
+            server = runtime.health.get("server")
+            assert server.state == "stopped" and f":{port} (in use)" in server.reason
+            changed = await runtime.queue.apply(
+                Command(op="add", args={"text": "From the room?"}), "mod")
+            assert changed[0].text == "From the room?"
