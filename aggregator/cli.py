@@ -210,12 +210,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return int(_load_tui("tui.demo").main(options))
 
 
-def not_available(name: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        raise CliError(f"`townhall {name}` is not available yet", EXIT_USAGE)
-    return run
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="townhall",

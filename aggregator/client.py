@@ -104,29 +104,18 @@ class LocalClient:
         """Write an export of everything committed so far; returns a one-line summary.
 
         Runs in a thread on its own read-only connection (the store's writer keeps going).
-        Uses issue 8's `export_to_file` when present; until then only json is available.
         """
-        from . import export as exporter
+        from .export import export_to_file
         from .store import Store
 
         if self.role != "moderator":
             raise CommandError("forbidden", f"a {self.role} may not export")
         await self.queue.flush()
         store_path = self.queue.store.path
-        export_to_file = getattr(exporter, "export_to_file", None)
 
         def run() -> str:
             with Store(store_path, exclusive=False) as store:
-                if export_to_file is not None:
-                    return str(export_to_file(store, self.config, fmt, path))
-                if fmt != "json":
-                    raise CommandError("invalid", f"the {fmt} export is not available yet; "
-                                       "use json")
-                data = exporter.to_json(store, self.config)
-                count = len(store.load_questions())
-            with open(path, "wb") as fh:
-                fh.write(data)
-            return f"wrote {count} questions as json to {path}"
+                return export_to_file(store, self.config, fmt, path)
 
         return await asyncio.to_thread(run)
 
