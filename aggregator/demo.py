@@ -30,6 +30,7 @@ from .config import Config, load_config
 from .demo_script import (
     ANSWERERS, BANNED_CHANNEL, DURATION, HOST, MEETING_TITLE, SCRIPT, SUBJECT_PHRASE, TOPICS, Beat,
 )
+from .hints import hint_pairs
 from .model import Status
 from .queue import QuestionQueue
 from .runtime import Runtime
@@ -220,8 +221,8 @@ async def auto_moderate(queue: QuestionQueue, speed: float) -> None:
     while True:
         await asyncio.sleep(interval)
         for q in [q for q in queue.all() if q.status is Status.NEW]:
-            similar = [h for h in q.meta.get("similar", []) if h.get("score", 0) >= 0.8]
-            target = queue.get(similar[0]["id"]) if similar else None
+            similar = [qid for qid, score in hint_pairs(q.meta) if score >= 0.8]
+            target = queue.get(similar[0]) if similar else None
             with contextlib.suppress(CommandError):
                 if target is not None and target.is_open:
                     await queue.apply(Command(op="merge", question=q.id,

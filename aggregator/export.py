@@ -26,7 +26,7 @@ from .export_formats import timeline
 from .export_formats.csv_export import to_csv
 from .export_formats.followup import followup_list
 from .export_formats.notes import MARKDOWN, WIKITEXT, notes_page
-from .model import HistoryEntry, Question, Status, utc_now
+from .model import HistoryEntry, Question, Status, encode_json, utc_now
 from .store import Store
 
 FORMATS = ("json", "csv", "markdown", "wikitext", "followup")
@@ -84,7 +84,7 @@ def to_json(store: Store, config: Config, statuses: Iterable[str] | None = None)
     return b"".join(render_chunks(store, config, "json", statuses=statuses)[0])
 
 
-_encode = msgspec.json.Encoder().encode
+_encode = encode_json
 
 
 #: questions formatted per chunk of the JSON export: large enough that per-call overhead

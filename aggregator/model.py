@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from .hints import encode_hook, pack_meta
+
 
 class Source(enum.StrEnum):
     YOUTUBE = "youtube"
@@ -120,6 +122,13 @@ class Question(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     version: int = 1
     history: tuple[HistoryEntry, ...] = ()
 
+    def __post_init__(self) -> None:
+        # duplicate hints are packed in memory (hints.py says why); runs on decode and replace
+        if "similar" in self.meta:
+            packed = pack_meta(self.meta)
+            if packed is not None:
+                msgspec.structs.force_setattr(self, "meta", packed)
+
     @property
     def identity(self) -> Identity:
         return Identity(self.source, self.author.id)
@@ -139,7 +148,7 @@ class Question(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         return msgspec.structs.replace(self, **changes)
 
     def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
-        data = msgspec.to_builtins(self)
+        data = msgspec.to_builtins(self, enc_hook=encode_hook)
         if not with_history:
             data.pop("history", None)
         return data
@@ -147,6 +156,10 @@ class Question(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Question:
         return msgspec.convert(data, cls)
+
+
+#: The JSON encoder for anything that holds questions (packed hints need its hook).
+encode_json = msgspec.json.Encoder(enc_hook=encode_hook).encode
 
 
 class Incoming(msgspec.Struct, frozen=True, kw_only=True, gc=False):

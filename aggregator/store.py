@@ -24,7 +24,7 @@ from typing import Any
 import msgspec
 
 from .group_commit import GroupCommitWriter, StoreError
-from .model import HistoryEntry, Question, utc_now
+from .model import HistoryEntry, Question, encode_json, utc_now
 
 SCHEMA_VERSION = 2
 
@@ -87,7 +87,7 @@ class SchemaTooNew(StoreError):
     pass
 
 
-_encode = msgspec.json.Encoder().encode
+_encode = encode_json
 _decode_question = msgspec.json.Decoder(Question).decode
 _decode_any = msgspec.json.Decoder().decode
 

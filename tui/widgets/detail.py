@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from aggregator.hints import hint_pairs
 from aggregator.model import HistoryEntry, Question
 
 from .rows import SOURCE_LABELS, one_line
@@ -36,16 +37,8 @@ def _field(label: str, value: object) -> tuple[tuple[str, str], str, str]:
 
 
 def similar_ids(q: Question) -> list[tuple[int, float]]:
-    """meta["similar"] (issue 9's duplicate hints) read defensively: it is data, not code."""
-    found: list[tuple[int, float]] = []
-    raw = q.meta.get("similar")
-    if not isinstance(raw, list):
-        return found
-    for item in raw[:20]:
-        if isinstance(item, Mapping) and isinstance(item.get("id"), int):
-            score = item.get("score")
-            found.append((item["id"], float(score) if isinstance(score, (int, float)) else 0.0))
-    return found
+    """The question's duplicate hints (issue 9) as (id, score) pairs."""
+    return hint_pairs(q.meta)
 
 
 def detail_content(q: Question, questions: Mapping[int, Question], *, show_raw: bool,
