@@ -54,6 +54,12 @@ class SimilarHints(Sequence[dict[str, Any]]):
             values += (qid, thousandths)
         return cls(struct.pack(f"<{'IH' * len(raw)}", *values))
 
+    @classmethod
+    def from_thousandths(cls, pairs: list[tuple[int, int]]) -> SimilarHints:
+        """Packed straight from (id, score in thousandths) pairs, as the duplicate index
+        ranks them (no dicts built on the ingestion path)."""
+        return cls(struct.pack(f"<{'IH' * len(pairs)}", *[v for pair in pairs for v in pair]))
+
     def pairs(self) -> Iterator[tuple[int, float]]:
         for qid, thousandths in _PAIR.iter_unpack(self._packed):
             yield qid, thousandths / 1000

@@ -185,6 +185,8 @@ class QuestionQueue:
         return sorted(self._by_entry.get(entry, ()))
 
     def is_banned(self, question: Question) -> bool:
+        if not self.bans:  # the common case, checked on every arrival
+            return False
         return any(entry in self.bans for entry in ban_entries(question, self.links))
 
     def history(self, question_id: int) -> list[Any]:
@@ -270,7 +272,9 @@ class QuestionQueue:
                 self._pending[q.id] = future
             future.add_done_callback(lambda _f: [self._pending.pop(q.id, None) for q in created])
             waits.add(future)
-        if waits:
+        if len(waits) == 1:  # one page, one commit: skip gather's extra future
+            await next(iter(waits))
+        elif waits:
             await asyncio.gather(*waits)
         return results
 

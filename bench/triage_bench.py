@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aggregator.model import Author, Question  # noqa: E402
 from aggregator.triage import QUESTION_THRESHOLD, DuplicateIndex, likely_question  # noqa: E402
-from aggregator.triage.similar import COMMON_WORD, FUZZY_WINDOW  # noqa: E402
+from aggregator.triage.similar import COMMON_WORD, COMPARED, FUZZY_WINDOW  # noqa: E402
 from bench._report import table, write_section  # noqa: E402
 from tests.triage_data import TUNED, labelled_lines, precision_recall  # noqa: E402
 
@@ -104,7 +104,8 @@ def main() -> None:
         f"Duplicate hints for one new question against {OPEN_QUESTIONS:,} open ones "
         f"({LOOKUPS} lookups; target median <= 5 ms, {ok} it). The fuzzy comparison covers the "
         f"open questions sharing a discriminating word (in at most {COMMON_WORD:,} open "
-        f"questions) with the new one, at any age, falling back to the newest {FUZZY_WINDOW:,} "
+        f"questions) with the new one, at any age, rarest word first while at most "
+        f"{COMPARED:,} are compared, falling back to the newest {FUZZY_WINDOW:,} "
         "when every word is common; the second row compares every open question, for what the "
         "selection costs in hints found:",
         table(["candidates", "median", "p95", "index build (10,000)", "lookups with a hint",

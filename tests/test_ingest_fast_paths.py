@@ -82,6 +82,22 @@ def test_an_old_question_is_found_by_its_discriminating_words_at_any_age() -> No
     assert index.hints("Unrelated topic number 3 about gardening!")[0]["id"] == 3
 
 
+def test_candidates_come_from_the_rarest_shared_words_within_the_comparison_budget() -> None:
+    def filled(compared: int) -> DuplicateIndex:
+        index = DuplicateIndex(window=1, common=10, compared=compared)
+        index.track(question(1, "Will the hubs budget cover translation?"))  # the rare word
+        for qid in range(2, 7):  # "budget" and "hubs" are in six questions each
+            index.track(question(qid, "What about the hubs budget?"))
+        return index
+
+    query = "hubs budget for translation"
+    # within a budget of three comparisons only the rarest word's question is compared: adding
+    # the five that share "budget" would pass it, so one lookup stays cheap
+    assert [h["id"] for h in filled(3).hints(query)] == [1]
+    # with room for them, the five are compared too (and are similar enough to be hinted)
+    assert [h["id"] for h in filled(50).hints(query)] == [1, 2, 3, 4, 5]
+
+
 def test_hints_forget_closed_and_reworded_questions_in_both_parts_of_the_index() -> None:
     index = DuplicateIndex(window=1)
     index.track(question(1, "When is the next board election?"))

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from ..hints import SimilarHints
 from ..model import Question, Status
 from .text import squeezed_words
 
@@ -28,8 +29,10 @@ PREFIX = 6          # letters of each word kept in the key: a cheap stemmer for 
 MAX_HINTS = 5
 MIN_SCORE = 0.72    # 0..1; below this, paraphrases are mostly different questions
 SHORT_KEY_MIN_SCORE = 0.9  # keys of one or two words need a near-exact match
-FUZZY_WINDOW = 1_000  # newest open questions, the fallback for all-common-word texts
-COMMON_WORD = 1_000   # a word in more open questions than this does not pick candidates
+FUZZY_WINDOW = 300   # newest open questions, the fallback for all-common-word texts
+COMMON_WORD = 1_000  # a word in more open questions than this does not pick candidates
+COMPARED = 300       # candidates compared, rarest shared word first (beyond the first word's)
+NO_HINTS = SimilarHints(b"")
 
 # Filler words of the languages the question rules know. Kept short on purpose: a word missing
 # here costs a little similarity, a content word wrongly listed here hides a real difference.
@@ -64,23 +67,30 @@ def similarity_key(text: str) -> str:
 class DuplicateIndex:
     """Open questions' similarity keys, by question id; `hints()` ranks them against a text.
 
-    Cost decision: the fuzzy comparison is linear in the questions it looks at (about 50 ns
-    each in rapidfuzz) and runs for every arriving message, so it must not scan every open
-    question: chatter stays open, and a busy stream holds tens of thousands. Nor may it look
-    only at the newest ones, because the duplicates that matter most are a live chat message
-    repeating a question emailed days before. So candidates come from the words themselves:
-    every open question that shares a *discriminating* word with the new text (a content word
-    found in at most `common` open questions) is compared, whatever its age. Only a text made
-    of nothing but very common words falls back to the `window` most recently opened questions.
-    A question whose key is identical (same content words, any order) is found at any age.
+    Cost decision: the fuzzy comparison is linear in the questions it looks at (50-90 ns each
+    in rapidfuzz) and runs for every arriving message, on the event loop, before the message
+    can be committed, so it must not scan every open question: chatter stays open, and a busy
+    stream holds tens of thousands. Nor may it look only at the newest ones, because the
+    duplicates that matter most are a live chat message repeating a question emailed days
+    before. So candidates come from the words themselves: the open questions that share a
+    *discriminating* word with the new text (a content word found in at most `common` open
+    questions), whatever their age, rarest word first, up to `compared` of them (a real
+    duplicate shares the rarest words). Only a text made of nothing but very common words
+    falls back to the `window` most recently opened questions. A question whose key is
+    identical (same content words, any order) is found at any age.
+
+    300 comparisons (~25 us) per arrival: with 1,000 a near-identical stream spent 60 % of the
+    submit path here and 100 concurrent submitters missed their p99 (BENCHMARKS.md "store").
     """
 
     def __init__(self, *, limit: int = MAX_HINTS, min_score: float = MIN_SCORE,
-                 window: int = FUZZY_WINDOW, common: int = COMMON_WORD) -> None:
+                 window: int = FUZZY_WINDOW, common: int = COMMON_WORD,
+                 compared: int = COMPARED) -> None:
         self.limit = limit
         self.min_score = min_score
         self.window = window
         self.common = common
+        self.compared = compared
         self._keys: dict[int, str] = {}    # every open question's key
         self._recent: dict[int, str] = {}  # the newest `window` of them, oldest first
         self._postings: dict[str, set[int]] = {}  # key word -> open questions using it
@@ -135,26 +145,31 @@ class DuplicateIndex:
                         del table[name]
 
     def _candidates(self, key: str) -> dict[int, str]:
-        """Open questions sharing a discriminating word with `key` (see the class docstring)."""
-        ids: set[int] = set()
-        for word in key.split(" "):
-            posting = self._postings.get(word)
-            if posting and len(posting) <= self.common:
-                ids |= posting
-        if not ids:
+        """Open questions sharing a discriminating word with `key` (see the class docstring),
+        rarest word first, at most `compared` of them."""
+        postings = sorted((posting for word in key.split(" ")
+                           if (posting := self._postings.get(word)) and
+                           len(posting) <= self.common), key=len)
+        if not postings:
             return self._recent
+        ids: set[int] = set()
+        for posting in postings:
+            if ids and len(ids) + len(posting) > self.compared:
+                break
+            ids |= posting
         keys = self._keys
         return {qid: keys[qid] for qid in ids}
 
-    def hints(self, text: str, *, exclude: int | None = None) -> list[dict[str, float | int]]:
-        """The open questions most like `text`, best first: `[{"id": 12, "score": 0.93}]`.
+    def hints(self, text: str, *, exclude: int | None = None) -> SimilarHints:
+        """The open questions most like `text`, best first, as the packed form of
+        `[{"id": 12, "score": 0.93}]` (empty, and false, when there are none).
 
-        Scores are 0..1 (rapidfuzz's 0..100 divided by 100); equal scores list the older
-        question first, the one a merge would usually keep.
+        Scores are 0..1 (rapidfuzz's 0..100 divided by 100, three decimals); equal scores list
+        the older question first, the one a merge would usually keep.
         """
         key = similarity_key(text)
         if not key or not self._keys:
-            return []
+            return NO_HINTS
         cutoff = self.min_score if key.count(" ") >= 2 else max(self.min_score,
                                                                  SHORT_KEY_MIN_SCORE)
         found = process.extract(key, self._candidates(key), scorer=fuzz.ratio, processor=None,
@@ -163,4 +178,5 @@ class DuplicateIndex:
         scores.update((qid, 100.0) for qid in self._by_key.get(key, ()))
         ranked = sorted(((score, qid) for qid, score in scores.items() if qid != exclude),
                         key=lambda pair: (-pair[0], pair[1]))
-        return [{"id": qid, "score": round(score / 100, 3)} for score, qid in ranked[:self.limit]]
+        return SimilarHints.from_thousandths(
+            [(qid, round(score * 10)) for score, qid in ranked[:self.limit]])
