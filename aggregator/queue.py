@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from array import array
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -77,8 +78,11 @@ class QuestionQueue:
         self._config_bans = {entry.lower() if entry.startswith("email:") else entry
                              for entry in config_bans}
         self._questions: dict[int, Question] = {}
-        self._by_key: dict[tuple[str, str], int] = {}
-        self._by_entry: dict[str, set[int]] = {}
+        # Memory at 100,000 questions decided these shapes: per-source dicts keyed by the
+        # question's own external_id string (a (source, id) tuple per question cost 10 MB),
+        # and arrays of ids per ban-list entry (a set per author cost 10 MB; they only grow).
+        self._by_external: dict[str, dict[str, int]] = {}
+        self._by_entry: dict[str, array[int]] = {}
         self._queued: set[int] = set()
         self._live: int | None = None
         self._stored_bans: set[str] = set()
@@ -160,7 +164,7 @@ class QuestionQueue:
 
     def find(self, source: str, external_id: str) -> Question | None:
         """The question stored for a source's message id (a collector applying a deletion)."""
-        qid = self._by_key.get((source, external_id))
+        qid = self._by_external.get(source, {}).get(external_id)
         return self._questions.get(qid) if qid is not None else None
 
     def all(self) -> list[Question]:
@@ -201,10 +205,13 @@ class QuestionQueue:
         if self._tracking:
             self.similar.track(q)
         if old is None:
-            self._by_key[(q.source, q.external_id)] = q.id
-            self._by_entry.setdefault(str(q.identity), set()).add(q.id)
-            if q.author.email:
-                self._by_entry.setdefault(f"email:{q.author.email.lower()}", set()).add(q.id)
+            self._by_external.setdefault(q.source, {})[q.external_id] = q.id
+            for entry in _own_entries(q):
+                ids = self._by_entry.get(entry)
+                if ids is None:
+                    self._by_entry[entry] = array("I", (q.id,))
+                else:
+                    ids.append(q.id)
         if q.status is Status.QUEUED:
             self._queued.add(q.id)
         else:
@@ -217,9 +224,11 @@ class QuestionQueue:
     def _forget(self, q: Question) -> None:
         self._questions.pop(q.id, None)
         self.similar.discard(q.id)
-        self._by_key.pop((q.source, q.external_id), None)
-        for ids in self._by_entry.values():
-            ids.discard(q.id)
+        self._by_external.get(q.source, {}).pop(q.external_id, None)
+        for entry in _own_entries(q):
+            ids = self._by_entry.get(entry)
+            if ids is not None and q.id in ids:
+                ids.remove(q.id)
         self._queued.discard(q.id)
         if self._live == q.id:
             self._live = None
@@ -248,7 +257,7 @@ class QuestionQueue:
         waits: set[asyncio.Future[None]] = set()
         now = utc_now()
         for incoming in incomings:
-            existing = self._by_key.get((incoming.source, incoming.external_id))
+            existing = self._by_external.get(incoming.source, {}).get(incoming.external_id)
             if existing is not None:
                 results.append(SubmitResult(self._questions[existing], False))
                 if existing in self._pending:
@@ -504,3 +513,11 @@ class Subscription:
         self.closed = True
         self._queue._subscribers.discard(self)
         self._wake.set()
+
+
+def _own_entries(q: Question) -> list[str]:
+    """The ban-list entries naming `q`'s author directly (links are resolved at lookup)."""
+    entries = [str(q.identity)]
+    if q.author.email:
+        entries.append(f"email:{q.author.email.lower()}")
+    return entries
