@@ -16,12 +16,13 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from aggregator.client import Client, ConnectionChanged
 from aggregator.commands import CommandError
 from aggregator.model import Question, Status
 from aggregator.queue import Change, Snapshot
+from .widgets.key_footer import KeyFooter
 
 #: how many upcoming questions the view lists
 NEXT_COUNT = 12
@@ -73,7 +74,7 @@ class HostApp(App[None]):
             yield Static("", id="live-askers")
         yield Static(Content("Next"), id="next-title")
         yield VerticalScroll(id="next")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.run_worker(self._follow(), exclusive=True, group="events")

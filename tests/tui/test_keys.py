@@ -18,6 +18,7 @@ from tests.conftest import incoming
 from tui.keymap import BINDING_IDS
 from tui.screens.help import HelpScreen
 from tui.screens.modals import ChoicePrompt, ConfirmPrompt
+from tui.widgets.key_footer import KeyFooter
 
 
 async def seed(queue, n: int = 3, **kw) -> None:
@@ -387,3 +388,23 @@ def test_run_refuses_an_unknown_keymap_id(tmp_path):
     assert result.returncode == 2
     assert "tui.keymap.aprove" in result.stderr and "unknown binding id" in result.stderr
     assert "approve" in result.stderr
+
+
+async def test_focus_changes_do_not_pile_up_footer_watchers(queue):
+    """Each focus change recomposes the footer; the removed keys must not stay referenced
+    (Textual keeps them through data_bind watchers; widgets/key_footer.py)."""
+    await seed(queue, 3)
+    app = make_app(queue)
+    async with app.run_test(size=(120, 30)) as pilot:
+        m = await loaded(pilot)
+        footer = m.query_one(KeyFooter)
+        counts = []
+        for _ in range(12):
+            await pilot.press("slash")
+            await wait_for(pilot, lambda: m.search_bar.has_focus)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: m.queue_list.has_focus)
+            await pilot.pause()
+            counts.append(footer.watcher_count())
+        keys_shown = len(footer.query("FooterKey"))
+        assert keys_shown > 0 and max(counts) <= 2 * keys_shown + 2, counts

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from aggregator.client import Client, ConnectionChanged, HealthChanged
 from aggregator.health import CollectorHealth
@@ -30,6 +30,7 @@ from ..actions import ModerationActions
 from ..keymap import KEYS
 from ..queue_model import VIEWS, QueueModel
 from ..widgets.detail import DetailPane
+from ..widgets.key_footer import KeyFooter
 from ..widgets.queue_list import QueueList
 from ..widgets.status_line import BAD_STATES, StatusLine
 
@@ -97,7 +98,7 @@ class MainScreen(ModerationActions, Screen[None]):
         yield self.queue_list
         yield self.detail
         yield self.status_line
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.queue_list.focus()
