@@ -1,33 +1,69 @@
-"""Textual's Footer, minus a leak that grew the moderator process by ~1.7 MB per search.
+"""The footer of keys: one line of text, rebuilt when the active bindings change.
 
-Textual 8.2's Footer recomposes whenever the active bindings change (every focus change: the
-search bar, each modal) and binds each new FooterKey to its `compact` reactive with
-`data_bind`. That registers a watcher on the Footer holding the key widget, and Textual drops a
-watcher of a removed widget only when the watched value changes, which `compact` never does.
-So every recompose kept ~20 removed widgets alive for the rest of the meeting, and each new
-watcher was checked against the whole growing list. After each recompose we drop the watchers
-whose widget is gone.
+Why not Textual's Footer: it recomposes on every focus change (the search bar, each modal),
+creating, styling and mounting a widget per key; under 500 arrivals/s that was ~10 % of the
+UI thread's time and a large part of a search's key-to-repaint latency. Textual 8.2's Footer
+also leaked every removed key through a `data_bind` watcher (~1.7 MB per search). Here a
+change of bindings re-renders one Static; a click on a key (the key, not its description)
+still presses it.
 """
 
 from __future__ import annotations
 
-from textual.widgets import Footer
+from textual.content import Content
+from textual.screen import Screen
+from textual.style import Style
+from textual.widgets import Static
+
+KEY_STYLE = "bold $footer-key-foreground on $footer-key-background"
+DESCRIPTION_STYLE = "$footer-description-foreground on $footer-description-background"
 
 
-class KeyFooter(Footer):
-    async def recompose(self) -> None:
-        await super().recompose()
-        self.drop_dead_watchers()
+class KeyFooter(Static):
+    DEFAULT_CSS = """
+    KeyFooter {
+        dock: bottom;
+        height: 1;
+        width: 1fr;
+        background: $footer-background;
+        color: $footer-foreground;
+        link-style: none;
+        link-color: $footer-key-foreground;
+        link-background: $footer-background;
+        link-style-hover: bold;
+        link-background-hover: $block-hover-background;
+    }
+    """
 
-    def drop_dead_watchers(self) -> None:
-        # "__watchers" is Textual's own attribute name (set with setattr, so not mangled)
-        watchers = getattr(self, "__watchers", None)
-        if not watchers:
+    def __init__(self) -> None:
+        super().__init__("", markup=False)
+        self.shown: list[tuple[str, str]] = []  # (key as displayed, description)
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+        self.call_after_refresh(self.bindings_changed, self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def bindings_changed(self, screen: Screen) -> None:
+        if not self.is_attached or not screen.is_current:
             return
-        for entries in watchers.values():
-            entries[:] = [(node, callback) for node, callback in entries
-                          if node is self or (node.is_attached and not node._closing)]
-
-    def watcher_count(self) -> int:
-        """How many watchers the footer holds (the leak's measure, for tests)."""
-        return sum(len(entries) for entries in getattr(self, "__watchers", {}).values())
+        shown: list[tuple[str, str]] = []
+        keys: list[str] = []
+        seen: set[str] = set()
+        for _node, binding, enabled, _tooltip in screen.active_bindings.values():
+            if not binding.show or not enabled or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            shown.append((self.app.get_key_display(binding), binding.description))
+            keys.append(binding.key)
+        if shown == self.shown:
+            return
+        self.shown = shown
+        parts: list[Content | tuple[str, str | Style]] = []
+        for (display, description), key in zip(shown, keys):
+            press = Style.from_meta({"@click": f"app.simulate_key({key!r})"})
+            parts += [Content.assemble((f" {display} ", KEY_STYLE)).stylize(press),
+                      (f"{description} ", DESCRIPTION_STYLE)]
+        self.update(Content.assemble(*parts))
