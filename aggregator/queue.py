@@ -113,7 +113,7 @@ class QuestionQueue:
         self._tracking = True
         if background:
             self._similar_fill = asyncio.create_task(
-                self._fill_similar([q.id for q in reversed(questions)]), name="similar-fill")
+                self._fill_similar([q.id for q in questions]), name="similar-fill")
         self._seq = self.store.max_seq()
         self._command_id = self.store.max_command_id()
         self._next_id = max(self._questions, default=0) + 1
@@ -122,14 +122,15 @@ class QuestionQueue:
         self._started = True
 
     async def _fill_similar(self, ids: list[int]) -> None:
-        """Index a large store's open questions for duplicate hints after start, newest first.
+        """Index a large store's open questions for duplicate hints after start, oldest first
+        (the index's id lists stay sorted by appending).
 
         Building the index for 100,000 questions takes seconds; doing it here lets the TUI
         paint and ingestion start at once; it begins after `similar_fill_delay` seconds, once
         start-up has settled (a client's first snapshot, the first screen), and runs in slices
         of 1,000 (about 10 ms each) so the event loop stays responsive. Until it finishes, a new
-        message's hints consider the questions indexed so far. Questions that change meanwhile are indexed as they
-        change (tracking is idempotent), so nothing is indexed stale.
+        message's hints consider the questions indexed so far. Questions that change meanwhile
+        are indexed as they change (tracking is idempotent), so nothing is indexed stale.
         """
         await asyncio.sleep(self.similar_fill_delay)
         for start in range(0, len(ids), 1_000):

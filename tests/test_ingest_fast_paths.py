@@ -96,6 +96,18 @@ def test_candidates_come_from_the_rarest_shared_words_within_the_comparison_budg
     assert [h["id"] for h in filled(3).hints(query)] == [1]
     # with room for them, the five are compared too (and are similar enough to be hinted)
     assert [h["id"] for h in filled(50).hints(query)] == [1, 2, 3, 4, 5]
+    # a rarest word with more questions than the budget: its newest ones are compared ("hub"
+    # is in none, so "budget" is the rarest; not the same key, so none is an exact match)
+    assert [h["id"] for h in filled(2).hints("what about the hub budget")] == [5, 6]
+
+
+def test_the_id_lists_stay_sorted_whatever_the_order_questions_are_indexed_in() -> None:
+    index = DuplicateIndex(window=1, common=10, compared=2)
+    for qid in (5, 3, 9, 1, 7):  # an arrival overtaking the start-up fill, a reworded one
+        index.track(question(qid, "What about the hubs budget?"))
+    assert [h["id"] for h in index.hints("what about the hub budget")] == [7, 9]
+    index.track(question(9, "What about the hubs budget?", Status.DISMISSED))
+    assert [h["id"] for h in index.hints("what about the hub budget")] == [5, 7]
 
 
 def test_hints_forget_closed_and_reworded_questions_in_both_parts_of_the_index() -> None:
