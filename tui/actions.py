@@ -7,6 +7,7 @@ other failure into a notification: a command never crashes the UI.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,7 @@ class ModerationActions:
     detail: DetailPane
     answerers: list[str]
     _expedite: int
+    _awaited: Counter[int]
 
     if TYPE_CHECKING:
         def notify(self, message: str, **kw: Any) -> None: ...
@@ -71,7 +73,7 @@ class ModerationActions:
     def send(self, op: str, q: Question | None = None, args: dict[str, Any] | None = None,
              *, check_version: bool = True) -> None:
         """Send a command in the background; refusals become notifications."""
-        self._expedite += 1
+        self._expect(q, +1)
         self.run_worker(self._send(op, q, args, check_version), group="commands",
                         exit_on_error=False)
 
@@ -81,15 +83,26 @@ class ModerationActions:
             await self.client.command(op, q.id if q else None, args or {},
                                       q.version if (q and check_version) else None)
         except CommandError as exc:
-            self._expedite = max(self._expedite - 1, 0)
+            self._expect(q, -1)
             self.notify(f"{op}: {exc.message}", title="Refused", severity="error",
                         markup=False)
             return False
         except Exception as exc:  # noqa: BLE001 - a broken link must not end the UI
-            self._expedite = max(self._expedite - 1, 0)
+            self._expect(q, -1)
             self.notify(f"{op} failed: {exc}", title="Error", severity="error", markup=False)
             return False
         return True
+
+    def _expect(self, q: Question | None, step: int) -> None:
+        """Count a command in flight (+1) or refused (-1), so its change is shown at once."""
+        if q is None:
+            self._expedite = max(self._expedite + step, 0)
+        elif step > 0:
+            self._awaited[q.id] += 1
+        elif self._awaited[q.id] > 1:
+            self._awaited[q.id] -= 1
+        else:
+            self._awaited.pop(q.id, None)
 
     def target(self) -> Question | None:
         q = self.current_question()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 from .tui_helpers import loaded, make_app, wait_for
@@ -72,6 +74,24 @@ async def test_a_burst_of_arrivals_reaches_the_list_in_few_batches(queue):
     # 200 arrivals in one commit: one or two UI batches, never one per message
     assert 1 <= len(batches) <= 3, batches
     assert BATCH_INTERVAL == 0.1
+
+
+async def test_an_own_command_is_shown_at_once_while_arrivals_wait_for_their_batch(
+        queue, monkeypatch):
+    """The moderator's approve must not wait for the arrivals' batch timer, even when an
+    arrival's change comes in between the key press and the approve's own change (the batch
+    interval is stretched to 30 s, so any waiting would show)."""
+    monkeypatch.setattr("tui.screens.main.BATCH_INTERVAL", 30.0)
+    await queue.submit(incoming(1))
+    app = make_app(queue)
+    async with app.run_test(size=(100, 30)) as pilot:
+        m = await loaded(pilot)
+        m._last_flush = time.monotonic()  # noqa: SLF001 - as if a batch had just been shown
+        arrival = asyncio.create_task(queue.submit(incoming(2)))  # committed first
+        await pilot.press("a")  # approves #1, under the cursor
+        await arrival
+        await wait_for(pilot, lambda: m.model.counts()["host"] == 1, rounds=100)
+        assert m.model.questions[1].status.value == "queued"
 
 
 async def test_collector_failure_shows_in_status_line_and_notifies(queue):

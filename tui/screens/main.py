@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -82,7 +83,11 @@ class MainScreen(ModerationActions, Screen[None]):
         self._states: dict[str, str] = {}
         self._flush_timer: Timer | None = None
         self._last_flush = 0.0
+        # Own commands are shown at once, not with the next 100 ms batch of arrivals: changes
+        # to a question with a command of ours in flight, and (for commands without a target
+        # question: next, undo, new) the next change of any question.
         self._expedite = 0
+        self._awaited: Counter[int] = Counter()
         self._detail_timer: Timer | None = None
         self._history: dict[int, list[HistoryEntry]] = {}
         self.loaded = False
@@ -120,7 +125,13 @@ class MainScreen(ModerationActions, Screen[None]):
                     self._schedule_flush(at_once=True)
                 elif isinstance(event, Change):
                     self._pending.append(event.question)
-                    self._schedule_flush(at_once=self._expedite > 0)
+                    qid = event.question.id
+                    awaited = self._awaited.get(qid, 0) > 0
+                    if awaited:
+                        self._awaited[qid] -= 1
+                        if not self._awaited[qid]:
+                            del self._awaited[qid]
+                    self._schedule_flush(at_once=awaited or self._expedite > 0)
                 elif isinstance(event, HealthChanged):
                     self._health = event.collectors
                     self._schedule_flush()
