@@ -90,6 +90,8 @@ WIKI_ATTACKS = {
     "magic link": "ISBN 9780306406157 and RFC 1149 and PMID 123",
     "multi-line": "ok\n* item\n# item\n== h ==\n----\n:x",
     "table cells": "a !! b || c",
+    "mailto link": "write to mailto:boss@evil.example or MAILTO:x@y",
+    "news and tel links": "news:comp.lang.python tel:+15551234 sip:a@b xmpp:x@y urn:isbn:1",
 }
 
 
@@ -102,6 +104,7 @@ def test_wikitext_payload_stays_plain_text(payload: str) -> None:
     # what the parser does not model: signatures, magic words, free links, line-start markup
     for sequence in ("~~~", "__", "://", "[[", "{{", "<", "''"):
         assert sequence not in escaped
+    assert not re.search(r"(?i)\b(mailto|news|tel|sip|xmpp|urn):", escaped)
     for line in escaped.split("\n"):
         assert not line.startswith(("*", "#", ":", ";", "=", "----", " ", "{|", "|", "!"))
     assert html.unescape(escaped) == payload  # the reader sees exactly what was typed

@@ -12,7 +12,7 @@ control characters; here it is made inert for the one format it goes into:
 - Wikitext: modelled on MediaWiki's own `wfEscapeWikiText` (includes/GlobalFunctions.php): the
   characters that open links, templates, tags, tables and formatting become numeric entities,
   and so do the sequences that only matter in context (`__MAGIC__` words, `~~~~` signatures,
-  `://` free links, ISBN/RFC/PMID magic links, and `* # : ; = ----` or a space at a line start).
+  `://` free links and `mailto:`-style ones, ISBN/RFC/PMID magic links, and `* # : ; = ----` or a space at a line start).
   Entities rather than `<nowiki>`: nothing a user types can close an entity early.
 """
 
@@ -75,6 +75,10 @@ _WIKI_SEQUENCES = [
     ("!!", "&#33;!"),        # table cell separator
 ]
 _WIKI_MAGIC_LINK = re.compile(r"\b(ISBN|RFC|PMID)(\s)")
+# MediaWiki's default $wgUrlProtocols that link without `//` (mailto:x@y, news:group, tel:...);
+# as in wfEscapeWikiText, the colon after such a word becomes an entity.
+_WIKI_COLON_PROTOCOL = re.compile(
+    r"\b(bitcoin|geo|magnet|mailto|matrix|news|sip|sips|sms|tel|urn|xmpp):", re.IGNORECASE)
 # What is markup only at the start of a line: lists, definitions, indents, preformatted text,
 # headings (the `=` is already an entity), a horizontal rule, table syntax.
 _WIKI_LINE_START = re.compile(r"^(?:[*#:;! \t]|----)", re.MULTILINE)
@@ -91,4 +95,5 @@ def wikitext_escape(text: str) -> str:
         while sequence in escaped:  # `~~~~~~` needs more than one pass
             escaped = escaped.replace(sequence, replacement)
     escaped = _WIKI_MAGIC_LINK.sub(lambda m: m.group(1) + _entity(m.group(2)), escaped)
+    escaped = _WIKI_COLON_PROTOCOL.sub(r"\1&#58;", escaped)
     return _WIKI_LINE_START.sub(lambda m: _entity(m.group(0)[0]) + m.group(0)[1:], escaped)
