@@ -383,6 +383,9 @@ class QuestionQueue:
                     self._index(before)
             self._stored_bans -= set(effect.bans_added)
             self._stored_bans |= set(effect.bans_removed)
+            for ident, _person in effect.links_added:
+                self.links.pop(ident, None)
+            self.links.update(previous_links)
 
         future = self._write(write, changes, undo=undo_in_memory)
         self._actor_pending.setdefault(actor, set()).add(future)

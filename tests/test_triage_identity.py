@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from aggregator.commands import Command, CommandError
 from aggregator.model import Status
 from aggregator.queue import QuestionQueue
@@ -135,3 +137,21 @@ async def test_links_and_bans_survive_a_restart(db_path: Path) -> None:
         await queue.flush()
     finally:
         store.close()
+
+
+async def test_a_link_or_unlink_whose_write_fails_leaves_the_links_as_they_were(
+        queue: QuestionQueue) -> None:
+    from aggregator.store import StoreError
+
+    await link(queue, YT, MAIL)
+    before = dict(queue.links)
+    conn = queue.store._read  # noqa: SLF001 - sabotage the real transaction inside SQLite
+    for event in ("INSERT", "DELETE"):
+        conn.execute(f"CREATE TRIGGER boom_{event} BEFORE {event} ON identity_links BEGIN "
+                     "SELECT RAISE(ABORT, 'disk says no'); END")
+    with pytest.raises(StoreError, match="disk says no"):
+        await link(queue, YT, "zoom:ana-zoom")
+    assert queue.links == before == queue.store.identity_links()
+    with pytest.raises(StoreError, match="disk says no"):
+        await queue.apply(Command(op="unlink", args={"identities": [MAIL]}), "mod")
+    assert queue.links == before == queue.store.identity_links()
