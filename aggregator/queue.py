@@ -329,11 +329,21 @@ class QuestionQueue:
         actor = clean_line(actor, 100) or "unknown"
         if command.op == "undo":
             await self._actor_idle(actor)
-            effect, undone = self._undo_effect(actor)
-        elif command.op == "add":
-            effect, undone = self._add_effect(command, actor), None
-        else:
-            effect, undone = decide(self, command, actor), None
+        while True:
+            if command.op == "undo":
+                effect, undone = self._undo_effect(actor)
+            elif command.op == "add":
+                effect, undone = self._add_effect(command, actor), None
+            else:
+                effect, undone = decide(self, command, actor), None
+            creating = {self._pending[after.id] for _, after, _, _ in effect.changes
+                        if after.id in self._pending}
+            if not creating:
+                break
+            # A question this command changes is still being created. Its commit decides
+            # whether it exists: a command written after a failed creation would bring the
+            # row back on disk while memory has forgotten it. So wait, then decide again.
+            await asyncio.wait(creating)
         if not (effect.changes or effect.bans_added or effect.bans_removed
                 or effect.links_added or effect.links_removed):
             return []

@@ -283,3 +283,23 @@ def test_health_detail_set_to_none_is_removed() -> None:
     health.update_detail("email", quota=3)
     health.set("email", "live", "watching", backlog=None)
     assert health.get("email").detail == {"quota": 3}
+
+
+async def test_a_command_on_a_question_whose_creation_fails_does_not_bring_it_back(
+        queue: QuestionQueue) -> None:
+    from aggregator.store import StoreError
+
+    await queue.submit(incoming(1))
+    queue.store._read.execute(  # noqa: SLF001 - only question 2's creation fails, in SQLite
+        "CREATE TRIGGER boom BEFORE INSERT ON changes WHEN NEW.action = 'received'"
+        " AND NEW.question_id = 2 BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    creation = asyncio.create_task(queue.submit(incoming(2)))
+    await asyncio.sleep(0)  # built and in memory; its write is in flight
+    assert queue.get(2) is not None
+    with pytest.raises(CommandError) as refused:
+        await queue.apply(Command(op="approve", question=2), "mod")
+    assert refused.value.code == "not_found"
+    with pytest.raises(StoreError, match="disk says no"):
+        await creation
+    assert queue.get(2) is None
+    assert [q.id for q in queue.store.load_questions()] == [1]
