@@ -18,7 +18,8 @@ from .commands import ROLE_OPS, Command, CommandError
 from .config import Config
 from .health import CollectorHealth, HealthRegistry
 from .model import HistoryEntry
-from .queue import Change, QuestionQueue, Snapshot
+from .queue import QuestionQueue
+from .subscription import Change, Snapshot
 
 
 class HealthChanged(msgspec.Struct, frozen=True):

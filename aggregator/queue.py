@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from array import array
-from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -26,6 +25,7 @@ from .commands import Command, CommandError, Draft, Effect, ban_entries, decide,
 from .model import Asker, Author, Incoming, Question, Source, Status, utc_now
 from .sanitize import clean_line, clean_text
 from .store import ChangeRow, CommandRow, Store, StoreError, Write
+from .subscription import Change, Subscription
 from .triage.rules import Assessment
 from .triage.similar import DuplicateIndex
 
@@ -44,16 +44,6 @@ class Triage(Protocol):
 class _NoTriage:
     def assess(self, text: str, source: str) -> Assessment:
         return Assessment(0.5)
-
-
-class Change(msgspec.Struct, frozen=True, gc=False):
-    seq: int
-    question: Question
-
-
-class Snapshot(msgspec.Struct, frozen=True):
-    questions: list[Question]
-    seq: int
 
 
 #: up to this many questions at start the duplicate-hint index is built before start() returns
@@ -468,65 +458,6 @@ class QuestionQueue:
     def _require_started(self) -> None:
         if not self._started:
             raise StoreError("the queue is not started (await queue.start())")
-
-
-class Subscription:
-    """An async iterator of Snapshot / Change events; see QuestionQueue.subscribe."""
-
-    def __init__(self, queue: QuestionQueue, since: int | None, limit: int) -> None:
-        self._queue = queue
-        self._limit = limit
-        self._buffer: deque[Change] = deque()
-        self._catchup: deque[Change] = deque()
-        self._wake = asyncio.Event()
-        self._needs_snapshot = since is None
-        self._needs_catchup = since is not None
-        self.last_seq = since or 0
-        self.closed = False
-
-    def _offer(self, changes: list[Change]) -> None:
-        if len(self._buffer) + len(changes) > self._limit:
-            self._buffer.clear()
-            self._needs_catchup = True  # read what we dropped back from the store
-        else:
-            self._buffer.extend(changes)
-        self._wake.set()
-
-    def __aiter__(self) -> AsyncIterator[Snapshot | Change]:
-        return self
-
-    async def __anext__(self) -> Snapshot | Change:
-        while not self.closed:
-            if self._needs_snapshot:
-                self._needs_snapshot = False
-                # The queue's own objects where they match: one copy in memory, not two.
-                questions, seq = await asyncio.to_thread(self._queue.store.snapshot,
-                                                         self._queue._questions)
-                self.last_seq = seq
-                return Snapshot(questions=questions, seq=seq)
-            if not self._catchup and self._needs_catchup:
-                rows = self._queue.store.changes_since(self.last_seq, 2_000)
-                if rows:
-                    self._catchup.extend(Change(seq, q) for seq, q in rows)
-                else:
-                    self._needs_catchup = False
-            source = self._catchup or self._buffer
-            while source:
-                change = source.popleft()
-                if change.seq > self.last_seq:
-                    self.last_seq = change.seq
-                    return change
-            if self._catchup or self._needs_catchup:
-                continue
-            self._wake.clear()
-            if not self._buffer:
-                await self._wake.wait()
-        raise StopAsyncIteration
-
-    def close(self) -> None:
-        self.closed = True
-        self._queue._subscribers.discard(self)
-        self._wake.set()
 
 
 def _own_entries(q: Question) -> list[str]:

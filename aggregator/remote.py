@@ -33,7 +33,7 @@ from .collectors.base import Backoff
 from .commands import CommandError
 from .health import CollectorHealth
 from .model import HistoryEntry, Question
-from .queue import Change, Snapshot
+from .subscription import Change, Snapshot
 from .server.auth import is_loopback
 
 log = logging.getLogger("townhall.remote")

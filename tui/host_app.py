@@ -21,7 +21,7 @@ from textual.widgets import Static
 from aggregator.client import Client, ConnectionChanged
 from aggregator.commands import CommandError
 from aggregator.model import Question, Status
-from aggregator.queue import Change, Snapshot
+from aggregator.subscription import Change, Snapshot
 from .widgets.key_footer import KeyFooter
 
 #: how many upcoming questions the view lists

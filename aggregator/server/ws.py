@@ -30,7 +30,8 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from ..aio import cancel_and_wait
 from ..commands import ROLE_OPS, Command, CommandError
 from ..health import HealthRegistry
-from ..queue import Change, QuestionQueue, Snapshot
+from ..queue import QuestionQueue
+from ..subscription import Change, Snapshot
 from ..sanitize import clean_line
 from .app import CONFIG, HEALTH, QUEUE
 from .auth import ROLES, Tokens, is_loopback

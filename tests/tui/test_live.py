@@ -11,7 +11,7 @@ from .tui_helpers import loaded, make_app, wait_for
 from aggregator.client import ClientEvent, ConnectionChanged, LocalClient
 from aggregator.commands import CommandError
 from aggregator.health import HealthRegistry
-from aggregator.queue import Snapshot
+from aggregator.subscription import Snapshot
 from tests.conftest import incoming
 from tui.app import build_moderator_app
 from tui.screens.main import BATCH_INTERVAL

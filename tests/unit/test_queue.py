@@ -9,7 +9,8 @@ import pytest
 
 from aggregator.commands import Command, CommandError
 from aggregator.model import Status
-from aggregator.queue import Change, Checkpoint, QuestionQueue, Snapshot
+from aggregator.queue import Checkpoint, QuestionQueue
+from aggregator.subscription import Change, Snapshot
 from aggregator.store import Store
 
 from ..conftest import incoming

@@ -12,9 +12,9 @@ from aggregator.client import ConnectionChanged, HealthChanged
 from aggregator.collectors.base import Backoff
 from aggregator.commands import Command, CommandError
 from aggregator.config import parse_config
-from aggregator.queue import Change, Snapshot
 from aggregator.remote import EXPORT_ANSWER, RemoteClient, RemoteRefused, websocket_url
 from aggregator.runtime import Runtime
+from aggregator.subscription import Change, Snapshot
 from tests.conftest import incoming
 from tests.ws.conftest import Server, config_text
 

@@ -25,7 +25,7 @@ from textual.widgets import Input, Static
 from aggregator.client import Client, ConnectionChanged, HealthChanged
 from aggregator.health import CollectorHealth
 from aggregator.model import HistoryEntry, Question
-from aggregator.queue import Change, Snapshot
+from aggregator.subscription import Change, Snapshot
 
 from ..actions import ModerationActions
 from ..keymap import KEYS
