@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 
+from .aio import stop_on_signals
 from .config import Config
 from .runtime import Runtime
 from .server.auth import Tokens, check_bind
@@ -37,19 +38,21 @@ def banner(config: Config, port: int) -> str:
 
 async def serve(config: Config) -> int:
     check_bind(config)
-    async with Runtime(config) as runtime:
-        if runtime.bound_port is None:
-            state = runtime.health.get("server")
-            print(f"townhall: {state.reason if state else 'the server did not start'}",
-                  file=sys.stderr)
-            return 1
-        print(banner(config, runtime.bound_port), file=sys.stderr, flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        print("townhall: shutting down", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    # Installed before start-up (opening a large store takes a second or two): a SIGTERM then
+    # used to kill the process on the spot. Now it lets start-up finish and shuts down in order.
+    # SIGHUP is left alone, so `nohup townhall serve` outlives its terminal.
+    with stop_on_signals(stop.set, (signal.SIGINT, signal.SIGTERM)):
+        async with Runtime(config) as runtime:
+            if runtime.bound_port is None:
+                state = runtime.health.get("server")
+                print(f"townhall: {state.reason if state else 'the server did not start'}",
+                      file=sys.stderr)
+                return 1
+            if not stop.is_set():
+                print(banner(config, runtime.bound_port), file=sys.stderr, flush=True)
+                await stop.wait()
+            print("townhall: shutting down", file=sys.stderr, flush=True)
     return 0
 
 

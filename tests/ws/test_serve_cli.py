@@ -16,6 +16,7 @@ import pytest
 
 from aggregator.config import parse_config
 from aggregator.runtime import Runtime
+from aggregator.store import Store
 from tests.conftest import ROOT, townhall
 from tests.ws.conftest import ENV, TOKENS, config_text
 
@@ -117,3 +118,41 @@ async def test_host_with_a_wrong_token_says_so(tmp_path: Path, tokens) -> None:
     assert proc.returncode == 1
     assert b"refused the connection: wrong or missing token for role host" in err
     assert b"bad-token" not in err
+
+
+SLOW_START = """
+import asyncio, sys
+from aggregator import serve
+from aggregator.config import load_config
+from aggregator.runtime import Runtime
+
+enter = Runtime.__aenter__
+
+async def slow_enter(self):  # a start-up that takes a while, as with a large store
+    print("starting", flush=True)
+    await asyncio.sleep(3)
+    return await enter(self)
+
+Runtime.__aenter__ = slow_enter
+sys.exit(serve.run(load_config(sys.argv[1])))
+"""
+
+
+def test_sigterm_during_start_up_shuts_down_in_order(tmp_path: Path) -> None:
+    cfg = tmp_path / "townhall.toml"
+    cfg.write_text(config_text(tmp_path / "t.db").replace("port = 8765",
+                                                          f"port = {free_port()}"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           **{ENV[role]: TOKENS[role] for role in ("moderator", "host")}}
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_START, str(cfg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "starting"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err  # not -15: the signal waited for start-up
+    assert "shutting down" in err and "Townhall is serving" not in err
+    Store(tmp_path / "t.db").open().close()  # the store's lock was released
