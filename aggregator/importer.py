@@ -32,6 +32,7 @@ from .sanitize import MAX_TEXT, clean_line, clean_text
 from .store import ChangeRow, Store, Write
 
 MAX_REPORTED = 20
+WRITE_PART = 5_000  # questions or history rows encoded at a time
 MAX_ID = 2**53 - 1
 
 
@@ -223,7 +224,16 @@ def import_file(store: Store, path: str | Path,
             "(set another [store] path in the config, or move the database away)")
     rows = change_rows(questions)
     progress(f"writing {len(questions)} questions and {len(rows)} history entries")
-    store.write_now(Write(questions=[msgspec.structs.replace(q, history=()) for q in questions],
-                          changes=rows))
+    store.write_now(_in_parts(questions, rows))
     return (f"imported {len(questions)} question{'s' if len(questions) != 1 else ''} "
             f"with {len(rows)} history entries into {store.path}")
+
+
+def _in_parts(questions: list[Question], rows: list[ChangeRow]) -> Iterator[Write]:
+    """The import as parts of one transaction: the encoded JSON of 100,000 questions and their
+    ~400,000 history rows (each row holds its question) took ~300 MB when built at once."""
+    for start in range(0, len(questions), WRITE_PART):
+        yield Write(questions=[msgspec.structs.replace(q, history=())
+                               for q in questions[start:start + WRITE_PART]])
+    for start in range(0, len(rows), WRITE_PART):
+        yield Write(changes=rows[start:start + WRITE_PART])

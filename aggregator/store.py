@@ -336,14 +336,18 @@ class Store:
             raise StoreError("the store's writer is not running (call start_writer)")
         return self._writer.submit(write)
 
-    def write_now(self, write: Write) -> None:
-        """Write synchronously, outside any event loop (imports, tests, migrations)."""
+    def write_now(self, writes: Iterable[Write]) -> None:
+        """Write synchronously in one transaction, outside any event loop (imports).
+
+        `writes` may be a generator: each part is encoded and applied before the next is
+        made, so a large import never holds the encoded rows of everything at once."""
         conn = _connect(self.path)
         try:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("BEGIN IMMEDIATE")
             try:
-                write.apply(conn)
+                for write in writes:
+                    write.apply(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

@@ -151,3 +151,28 @@ DEEP = "[" * 5_000 + "]" * 5_000  # msgspec raises RecursionError, not DecodeErr
 def test_deeply_nested_json_is_an_import_problem_not_a_traceback(doc: str) -> None:
     with pytest.raises(ImportFailed, match="nested too deeply"):
         parse_export(doc.encode())
+
+
+def test_an_import_written_in_parts_is_still_one_transaction(tmp_path: Path) -> None:
+    """A part that fails (here: a second question with the same source message id) rolls back
+    the parts written before it: the store stays empty."""
+    import sqlite3
+
+    from aggregator.importer import WRITE_PART
+    from aggregator.model import Author, Question
+    from aggregator.store import Write
+
+    def question(qid: int, external_id: str) -> Question:
+        return Question(id=qid, source="zoom", external_id=external_id,
+                        author=Author(name="A", id="a"), text="q?",
+                        received_at="2026-11-24T00:00:00.000Z")
+
+    first = [question(i, f"m{i}") for i in range(1, WRITE_PART + 1)]
+    store = Store(tmp_path / "t.db").open()
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            store.write_now(iter([Write(questions=first),
+                                  Write(questions=[question(WRITE_PART + 1, "m1")])]))
+        assert store.load_questions() == []
+    finally:
+        store.close()
