@@ -4,7 +4,7 @@ Why this exists: the queue keeps every question of a meeting in memory, and a bu
 near-identical messages gives almost every question five hints. Decoded as JSON they are five
 `{"id": 12, "score": 0.93}` dicts, about 1.4 KB per question, more than all its other fields
 together: 140 MB at 100,000 questions (BENCHMARKS.md, blocks "store" and "tui"). Packed, the
-same hints take about 110 bytes.
+same hints take about 130 bytes.
 
 On the wire, in the store and in exports nothing changes: `encode_hook` writes the packed form
 back out as the documented list of dicts. `Question.__post_init__` packs a hint list when it is
@@ -18,15 +18,15 @@ import struct
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
-_PAIR = struct.Struct("<IH")  # question id, score in thousandths
-_MAX_ID = 2**32 - 1
+_PAIR = struct.Struct("<QH")  # question id (the importer allows up to 2**53), score/1000
+_MAX_ID = 2**64 - 1
 #: More hints than this in one list are not packed (the queue writes at most five).
 MAX_PACKED = 50
 
 
 class SimilarHints(Sequence[dict[str, Any]]):
     """The documented list of `{"id": 12, "score": 0.93}` hints, best first, read-only, stored
-    in 6 bytes per hint. `pairs()` reads them without building dicts."""
+    in 10 bytes per hint. `pairs()` reads them without building dicts."""
 
     __slots__ = ("_packed",)
 
@@ -36,7 +36,7 @@ class SimilarHints(Sequence[dict[str, Any]]):
     @classmethod
     def from_json(cls, raw: object) -> SimilarHints | None:
         """The packed form of `[{"id": 12, "score": 0.93}, ...]`, or None when `raw` is not
-        exactly that shape (ids 0..2**32-1, scores floats 0..1 with at most three decimals),
+        exactly that shape (ids 0..2**64-1, scores floats 0..1 with at most three decimals),
         so that packing and writing back out always gives the same JSON."""
         if type(raw) is not list or not raw or len(raw) > MAX_PACKED:
             return None
@@ -52,13 +52,13 @@ class SimilarHints(Sequence[dict[str, Any]]):
             if thousandths / 1000 != score:
                 return None
             values += (qid, thousandths)
-        return cls(struct.pack(f"<{'IH' * len(raw)}", *values))
+        return cls(struct.pack(f"<{'QH' * len(raw)}", *values))
 
     @classmethod
     def from_thousandths(cls, pairs: list[tuple[int, int]]) -> SimilarHints:
         """Packed straight from (id, score in thousandths) pairs, as the duplicate index
         ranks them (no dicts built on the ingestion path)."""
-        return cls(struct.pack(f"<{'IH' * len(pairs)}", *[v for pair in pairs for v in pair]))
+        return cls(struct.pack(f"<{'QH' * len(pairs)}", *[v for pair in pairs for v in pair]))
 
     def pairs(self) -> Iterator[tuple[int, float]]:
         for qid, thousandths in _PAIR.iter_unpack(self._packed):

@@ -16,7 +16,7 @@ from aggregator.queue import QuestionQueue
 from aggregator.store import Store, decode_question
 from tests.conftest import incoming
 
-HINTS = [{"id": 12, "score": 0.93}, {"id": 4_000_000_000, "score": 1.0}, {"id": 0, "score": 0.0}]
+HINTS = [{"id": 12, "score": 0.93}, {"id": 2**53 - 1, "score": 1.0}, {"id": 0, "score": 0.0}]
 
 
 def question(meta: dict) -> Question:
@@ -28,8 +28,8 @@ def test_a_hint_list_is_packed_and_written_back_exactly():
     q = question({"similar": [dict(h) for h in HINTS], "subject": "s"})
     assert isinstance(q.meta["similar"], SimilarHints)
     assert q.meta["similar"] == HINTS and list(q.meta["similar"]) == HINTS
-    assert q.meta["similar"][1] == {"id": 4_000_000_000, "score": 1.0}
-    assert hint_pairs(q.meta) == [(12, 0.93), (4_000_000_000, 1.0), (0, 0.0)]
+    assert q.meta["similar"][1] == {"id": 2**53 - 1, "score": 1.0}
+    assert hint_pairs(q.meta) == [(12, 0.93), (2**53 - 1, 1.0), (0, 0.0)]
     assert msgspec.json.decode(encode_json(q))["meta"] == {"similar": HINTS, "subject": "s"}
     assert q.to_dict()["meta"]["similar"] == HINTS
     assert decode_question(encode_json(q)) == q
@@ -52,7 +52,7 @@ def test_evolve_and_replace_keep_the_packed_form():
     [{"id": 1, "score": 1}],               # an int score would come back as 1.0
     [{"id": True, "score": 0.5}],          # bool is not an id
     [{"id": -1, "score": 0.5}],
-    [{"id": 2**32, "score": 0.5}],
+    [{"id": 2**64, "score": 0.5}],
     [{"id": 1, "score": 1.5}],
     [{"id": 1, "score": 0.5, "extra": "x"}],
     [{"id": "1", "score": 0.5}],
@@ -84,7 +84,7 @@ def test_hint_pairs_reads_unpacked_lists_defensively(raw, pairs):
     assert hint_pairs({"similar": raw}) == pairs
 
 
-@given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 1000)), min_size=1,
+@given(st.lists(st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 1000)), min_size=1,
                 max_size=50))
 def test_every_list_the_queue_can_write_round_trips(items):
     raw = [{"id": qid, "score": round(thousandths / 1000, 3)} for qid, thousandths in items]

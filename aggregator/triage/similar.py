@@ -188,7 +188,7 @@ class DuplicateIndex:
 def _add(table: dict[str, array[int]], name: str, question_id: int) -> None:
     ids = table.get(name)
     if ids is None:
-        table[name] = array("I", (question_id,))
+        table[name] = array("Q", (question_id,))
     elif ids[-1] < question_id:
         ids.append(question_id)
     else:  # a reworded question, or an arrival that overtook the start-up fill
