@@ -200,7 +200,7 @@ class QuestionQueue:
             for entry in _own_entries(q):
                 ids = self._by_entry.get(entry)
                 if ids is None:
-                    self._by_entry[entry] = array("I", (q.id,))
+                    self._by_entry[entry] = array("Q", (q.id,))
                 else:
                     ids.append(q.id)
         if q.status is Status.QUEUED:
@@ -319,6 +319,19 @@ class QuestionQueue:
         actor = clean_line(actor, 100) or "unknown"
         if command.op == "undo":
             await self._actor_idle(actor)
+        # Registered before anything is awaited: an undo sent meanwhile waits for this command
+        # instead of undoing the one before it.
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        in_flight = self._actor_pending.setdefault(actor, set())
+        in_flight.add(done)
+        try:
+            return await self._apply(command, actor)
+        finally:
+            in_flight.discard(done)
+            done.set_result(None)
+
+    async def _apply(self, command: Command, actor: str) -> list[Question]:
+        horizon = self._next_id
         while True:
             if command.op == "undo":
                 effect, undone = self._undo_effect(actor)
@@ -327,12 +340,15 @@ class QuestionQueue:
             else:
                 effect, undone = decide(self, command, actor), None
             creating = {self._pending[after.id] for _, after, _, _ in effect.changes
-                        if after.id in self._pending}
+                        if after.id in self._pending and after.id < horizon}
             if not creating:
                 break
             # A question this command changes is still being created. Its commit decides
             # whether it exists: a command written after a failed creation would bring the
             # row back on disk while memory has forgotten it. So wait, then decide again.
+            # Only for questions that existed when the command came: a ban must not wait for
+            # ever behind its author's flood (those are written after it anyway, and a lone
+            # failing creation between them is the rare case left).
             await asyncio.wait(creating)
         if not (effect.changes or effect.bans_added or effect.bans_removed
                 or effect.links_added or effect.links_removed):
@@ -387,10 +403,7 @@ class QuestionQueue:
                 self.links.pop(ident, None)
             self.links.update(previous_links)
 
-        future = self._write(write, changes, undo=undo_in_memory)
-        self._actor_pending.setdefault(actor, set()).add(future)
-        future.add_done_callback(lambda f: self._actor_pending.get(actor, set()).discard(f))
-        await future
+        await self._write(write, changes, undo=undo_in_memory)
         return [after for _, after in befores]
 
     def _add_effect(self, command: Command, actor: str) -> Effect:

@@ -304,3 +304,79 @@ async def test_a_command_on_a_question_whose_creation_fails_does_not_bring_it_ba
         await creation
     assert queue.get(2) is None
     assert [q.id for q in queue.store.load_questions()] == [1]
+
+
+async def test_an_undo_sent_while_a_command_waits_undoes_that_command(
+        queue: QuestionQueue) -> None:
+    await queue.submit(incoming(1))
+    await queue.apply(Command(op="star", question=1), "mod")
+    creation = asyncio.create_task(queue.submit(incoming(2)))
+    await asyncio.sleep(0)  # #2 built, its write in flight
+    dismiss = asyncio.create_task(
+        queue.apply(Command(op="dismiss", question=2, args={"reason": "spam"}), "mod"))
+    await asyncio.sleep(0)  # the dismiss waits for #2's creation
+    await queue.apply(Command(op="undo"), "mod")
+    await dismiss
+    await creation
+    assert queue.get(1).starred  # the star stays: the undo took back the dismiss
+    assert queue.get(2).status is Status.NEW
+
+
+async def test_a_ban_does_not_wait_for_questions_that_arrive_after_it(
+        queue: QuestionQueue, monkeypatch) -> None:
+    """The ban waits for its author's questions still being created when it came, not for the
+    ones that keep arriving while it waits: a flood would make it wait and decide again for
+    as long as the flood lasts."""
+    import aggregator.queue as queue_module
+
+    decisions = 0
+    real_decide = queue_module.decide
+
+    def counting_decide(*args, **kw):  # type: ignore[no-untyped-def]
+        nonlocal decisions
+        decisions += 1
+        return real_decide(*args, **kw)
+
+    monkeypatch.setattr(queue_module, "decide", counting_decide)
+    first = (await queue.submit(incoming(1, author="Spam"))).question
+    banned = asyncio.Event()
+    sent = 1
+
+    async def flood() -> None:
+        nonlocal sent
+        pending: set[asyncio.Task[object]] = set()
+        while not banned.is_set() and sent < 1_000:
+            sent += 1
+            pending.add(asyncio.create_task(queue.submit(incoming(sent, author="Spam"))))
+            await asyncio.sleep(0)
+        await asyncio.gather(*pending)
+
+    flooding = asyncio.create_task(flood())
+    for _ in range(3):
+        await asyncio.sleep(0)  # some of the flood is in flight when the ban comes
+    await queue.apply(Command(op="ban", question=first.id), "mod")
+    banned.set()
+    await flooding
+    assert decisions <= 2, decisions  # waited once (for what was in flight), decided again
+    assert all(queue.get(q).status is Status.DISMISSED for q in range(1, sent + 1))
+
+
+async def test_question_ids_beyond_32_bits_are_indexed(tmp_path) -> None:
+    from aggregator.importer import import_file
+
+    big = 2**32 + 5
+    export = {"meeting": {}, "exported_at": "2026-11-24T00:00:00.000Z", "questions": [
+        {"id": big, "source": "youtube", "external_id": "m1", "text": "Why is the sky blue?",
+         "author": {"name": "Ana", "id": "UC1"}, "received_at": "2026-11-24T00:00:00.000Z"}]}
+    path = tmp_path / "export.json"
+    path.write_text(__import__("json").dumps(export))
+    store = Store(tmp_path / "t.db").open()
+    try:
+        import_file(store, path)
+        queue = QuestionQueue(store)
+        await queue.start()
+        again = (await queue.submit(incoming(2, "why is the sky blue"))).question
+        assert again.id == big + 1 and again.meta["similar"] == [{"id": big, "score": 1.0}]
+        await queue.flush()
+    finally:
+        store.close()
