@@ -25,8 +25,9 @@ class Source(enum.StrEnum):
 
 
 def _shared(text: str) -> str:
-    """One object per source name (`source` is one of a handful of values)."""
-    return _SOURCE_NAMES.get(text, text)
+    """One object per source name (`source` is one of a handful of values); a `Source`
+    member passed in is kept as it is."""
+    return _SOURCE_NAMES.get(text, text) if type(text) is str else text
 
 
 class Status(enum.StrEnum):

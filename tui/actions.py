@@ -7,7 +7,7 @@ other failure into a notification: a command never crashes the UI.
 
 from __future__ import annotations
 
-from collections import Counter
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 EXPORT_FORMATS = ("json", "csv", "markdown", "wikitext", "followup")
 EXPORT_EXTENSIONS = {"json": "json", "csv": "csv", "markdown": "md", "wikitext": "wiki",
                      "followup": "md"}
+#: seconds a command's question keeps its changes shown at once (a commit takes milliseconds)
+OWN_CHANGE_WAIT = 5.0
 REMOTE_EXPORT = "export runs on the server: `townhall export`"
 
 
@@ -54,7 +56,7 @@ class ModerationActions:
     detail: DetailPane
     answerers: list[str]
     _expedite: int
-    _awaited: Counter[int]
+    _awaited: dict[int, float]
 
     if TYPE_CHECKING:
         def notify(self, message: str, **kw: Any) -> None: ...
@@ -94,13 +96,14 @@ class ModerationActions:
         return True
 
     def _expect(self, q: Question | None, step: int) -> None:
-        """Count a command in flight (+1) or refused (-1), so its change is shown at once."""
+        """Note a command in flight (+1) or refused (-1), so that its change is shown at once.
+
+        For a question: its changes in the next few seconds are shown at once (a deadline, not
+        a count: a command that changes nothing sends no change, and a count would linger)."""
         if q is None:
             self._expedite = max(self._expedite + step, 0)
         elif step > 0:
-            self._awaited[q.id] += 1
-        elif self._awaited[q.id] > 1:
-            self._awaited[q.id] -= 1
+            self._awaited[q.id] = time.monotonic() + OWN_CHANGE_WAIT
         else:
             self._awaited.pop(q.id, None)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import time
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -84,10 +83,10 @@ class MainScreen(ModerationActions, Screen[None]):
         self._flush_timer: Timer | None = None
         self._last_flush = 0.0
         # Own commands are shown at once, not with the next 100 ms batch of arrivals: changes
-        # to a question with a command of ours in flight, and (for commands without a target
-        # question: next, undo, new) the next change of any question.
+        # to a question we sent a command for (until a deadline, see actions._expect), and (for
+        # commands without a target question: next, undo, new) the next change of any question.
         self._expedite = 0
-        self._awaited: Counter[int] = Counter()
+        self._awaited: dict[int, float] = {}
         self._detail_timer: Timer | None = None
         self._history: dict[int, list[HistoryEntry]] = {}
         self.loaded = False
@@ -126,11 +125,10 @@ class MainScreen(ModerationActions, Screen[None]):
                 elif isinstance(event, Change):
                     self._pending.append(event.question)
                     qid = event.question.id
-                    awaited = self._awaited.get(qid, 0) > 0
-                    if awaited:
-                        self._awaited[qid] -= 1
-                        if not self._awaited[qid]:
-                            del self._awaited[qid]
+                    deadline = self._awaited.get(qid)
+                    awaited = deadline is not None and deadline > time.monotonic()
+                    if deadline is not None and not awaited:
+                        del self._awaited[qid]
                     self._schedule_flush(at_once=awaited or self._expedite > 0)
                 elif isinstance(event, HealthChanged):
                     self._health = event.collectors
