@@ -317,18 +317,24 @@ class QuestionQueue:
         """
         self._require_started()
         actor = clean_line(actor, 100) or "unknown"
-        if command.op == "undo":
-            await self._actor_idle(actor)
-        # Registered before anything is awaited: an undo sent meanwhile waits for this command
-        # instead of undoing the one before it.
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Each command is registered before anything is awaited, and an undo first waits for
+        # the actor's commands registered before it (never for itself or later ones): an undo
+        # sent while a command is still deciding or writing takes back that command, and two
+        # quick undos take back two commands.
         in_flight = self._actor_pending.setdefault(actor, set())
+        earlier = list(in_flight)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         in_flight.add(done)
         try:
+            if command.op == "undo" and earlier:
+                await asyncio.wait(earlier)  # unlike gather, never cancels what it waits on
             return await self._apply(command, actor)
         finally:
             in_flight.discard(done)
-            done.set_result(None)
+            if not in_flight and self._actor_pending.get(actor) is in_flight:
+                del self._actor_pending[actor]
+            if not done.done():
+                done.set_result(None)
 
     async def _apply(self, command: Command, actor: str) -> list[Question]:
         horizon = self._next_id
@@ -437,11 +443,6 @@ class QuestionQueue:
         effect.links_added = [(i, p) for i, p in previous.items()]
         effect.summary["undid"] = {"command": last.id, "op": last.op}
         return effect, last.id
-
-    async def _actor_idle(self, actor: str) -> None:
-        pending = list(self._actor_pending.get(actor, ()))
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
 
     # --- persistence and publication -----------------------------------------------------
 

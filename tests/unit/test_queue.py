@@ -380,3 +380,41 @@ async def test_question_ids_beyond_32_bits_are_indexed(tmp_path) -> None:
         await queue.flush()
     finally:
         store.close()
+
+
+async def test_two_quick_undos_take_back_two_commands_even_while_one_is_in_flight(
+        queue: QuestionQueue) -> None:
+    await queue.submit(incoming(1))
+    await queue.apply(Command(op="star", question=1), "mod")
+    creation = asyncio.create_task(queue.submit(incoming(2)))
+    await asyncio.sleep(0)
+    dismiss = asyncio.create_task(
+        queue.apply(Command(op="dismiss", question=2, args={"reason": "spam"}), "mod"))
+    await asyncio.sleep(0)
+    first = asyncio.create_task(queue.apply(Command(op="undo"), "mod"))
+    second = asyncio.create_task(queue.apply(Command(op="undo"), "mod"))
+    await asyncio.gather(dismiss, creation, first, second)
+    assert queue.get(2).status is Status.NEW and not queue.get(1).starred
+
+
+async def test_a_cancelled_undo_leaves_the_command_it_waited_for_intact(
+        queue: QuestionQueue) -> None:
+    await queue.submit(incoming(1))
+    creation = asyncio.create_task(queue.submit(incoming(2)))
+    await asyncio.sleep(0)
+    star = asyncio.create_task(queue.apply(Command(op="star", question=2), "mod"))
+    await asyncio.sleep(0)
+    undo = asyncio.create_task(queue.apply(Command(op="undo"), "mod"))
+    await asyncio.sleep(0)
+    undo.cancel()
+    await asyncio.gather(undo, return_exceptions=True)
+    await creation
+    changed = await star  # not InvalidStateError from a future the undo cancelled
+    assert [q.id for q in changed] == [2] and queue.get(2).starred
+
+
+async def test_refused_commands_leave_no_bookkeeping_behind(queue: QuestionQueue) -> None:
+    for n in range(20):
+        with pytest.raises(CommandError):
+            await queue.apply(Command(op="star", question=999), f"actor{n}")
+    assert not queue._actor_pending  # noqa: SLF001
