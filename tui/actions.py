@@ -102,10 +102,8 @@ class ModerationActions:
         a count: a command that changes nothing sends no change, and a count would linger)."""
         if q is None:
             self._expedite = max(self._expedite + step, 0)
-        elif step > 0:
+        elif step > 0:  # a refusal leaves it to expire: another command may be in flight
             self._awaited[q.id] = time.monotonic() + OWN_CHANGE_WAIT
-        else:
-            self._awaited.pop(q.id, None)
 
     def target(self) -> Question | None:
         q = self.current_question()
