@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,13 +40,21 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "townhall.db"
 
 
-@pytest.fixture
-async def queue(db_path: Path) -> AsyncIterator[QuestionQueue]:
-    store = Store(db_path).open()
-    q = QuestionQueue(store)
+@contextlib.asynccontextmanager
+async def started_queue(path: Path, **options: Any) -> AsyncIterator[QuestionQueue]:
+    """A started queue on the store at `path`; its writes flushed and the store closed at the
+    end, as a stopping `townhall run` would (tests reopen the same path to "restart")."""
+    store = Store(path).open()
+    q = QuestionQueue(store, **options)
     await q.start()
     try:
         yield q
     finally:
         await q.flush()
         store.close()
+
+
+@pytest.fixture
+async def queue(db_path: Path) -> AsyncIterator[QuestionQueue]:
+    async with started_queue(db_path) as q:
+        yield q

@@ -15,7 +15,7 @@ from aggregator.model import Author, Incoming
 from aggregator.queue import QuestionQueue
 from aggregator.simulators.imap_server import PymapServer
 from aggregator.simulators.mail_writer import build_mail
-from aggregator.store import Store
+from tests.conftest import started_queue
 from tests.email_helpers import RULES, new_mailbox, running, settings_for, wait_for, state
 
 HUGE_BODY = "Why is this mail so long?\n" + ("padding line of a huge message\n" * 120_000)
@@ -95,35 +95,27 @@ async def test_new_mail_during_a_run_arrives_through_idle_and_restart_resumes(
     server.append(build_mail("Question for Maggie", "First?", message_id="<1@x>"),
                   user=user, password="secret")
     settings = settings_for(server, user, idle_slice=60.0, poll_interval=600.0)
-    store = Store(db_path).open()
-    queue = QuestionQueue(store)
-    await queue.start()
-    async with running(queue, settings) as health:
-        await wait_for(lambda: len(queue) == 1)
-        await wait_for(lambda: state(health) == "live")
-        await asyncio.sleep(0.3)  # inside IDLE now
-        server.append(build_mail("Question for Maggie", "Second?", message_id="<2@x>"),
-                      user=user, password="secret")
-        # far below idle_slice and poll_interval: only an IDLE push explains the arrival
-        await wait_for(lambda: len(queue) == 2, timeout=10)
-    checkpoint = queue.checkpoint(settings.checkpoint_name)
-    assert checkpoint["last_uid"] == 2 and checkpoint["uidvalidity"] > 0
-    await queue.flush()
-    store.close()
+    async with started_queue(db_path) as queue:
+        async with running(queue, settings) as health:
+            await wait_for(lambda: len(queue) == 1)
+            await wait_for(lambda: state(health) == "live")
+            await asyncio.sleep(0.3)  # inside IDLE now
+            server.append(build_mail("Question for Maggie", "Second?", message_id="<2@x>"),
+                          user=user, password="secret")
+            # far below idle_slice and poll_interval: only an IDLE push explains the arrival
+            await wait_for(lambda: len(queue) == 2, timeout=10)
+        checkpoint = queue.checkpoint(settings.checkpoint_name)
+        assert checkpoint["last_uid"] == 2 and checkpoint["uidvalidity"] > 0
 
     # Townhall restarts from its checkpoint: nothing twice, new mail taken
     server.append(build_mail("Question for Maggie", "Third?", message_id="<3@x>"),
                   user=user, password="secret")
-    store = Store(db_path).open()
-    queue = QuestionQueue(store)
-    await queue.start()
-    async with running(queue, settings) as health:
-        await wait_for(lambda: len(queue) == 3)
-        await wait_for(lambda: state(health) == "live")
-        assert health.get("email").received == 1  # type: ignore[union-attr]
-    assert texts(queue) == ["First?", "Second?", "Third?"]
-    await queue.flush()
-    store.close()
+    async with started_queue(db_path) as queue:
+        async with running(queue, settings) as health:
+            await wait_for(lambda: len(queue) == 3)
+            await wait_for(lambda: state(health) == "live")
+            assert health.get("email").received == 1  # type: ignore[union-attr]
+        assert texts(queue) == ["First?", "Second?", "Third?"]
 
 
 async def test_uids_at_or_below_the_checkpoint_are_dropped_client_side(

@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 
 from aggregator.hints import SimilarHints, hint_pairs
 from aggregator.model import Author, Question, encode_json
-from aggregator.queue import QuestionQueue
 from aggregator.store import Store, decode_question
-from tests.conftest import incoming
+from tests.conftest import incoming, started_queue
 
 HINTS = [{"id": 12, "score": 0.93}, {"id": 2**53 - 1, "score": 1.0}, {"id": 0, "score": 0.0}]
 
@@ -94,13 +93,9 @@ def test_every_list_the_queue_can_write_round_trips(items):
 
 
 async def test_the_store_holds_the_documented_json_and_gives_back_packed_hints(db_path):
-    store = Store(db_path).open()
-    queue = QuestionQueue(store)
-    await queue.start()
-    first = (await queue.submit(incoming(1, "Will the recording be published?"))).question
-    again = (await queue.submit(incoming(2, "will the recording be published"))).question
-    await queue.flush()
-    store.close()
+    async with started_queue(db_path) as queue:
+        first = (await queue.submit(incoming(1, "Will the recording be published?"))).question
+        again = (await queue.submit(incoming(2, "will the recording be published"))).question
     with sqlite3.connect(db_path) as conn:
         (data,) = conn.execute("SELECT data FROM questions WHERE id = ?", (again.id,)).fetchone()
     assert msgspec.json.decode(data)["meta"]["similar"] == [{"id": first.id, "score": 1.0}]

@@ -10,8 +10,7 @@ import pytest
 from aggregator.commands import Command, CommandError
 from aggregator.model import Status
 from aggregator.queue import QuestionQueue
-from aggregator.store import Store
-from tests.conftest import incoming
+from tests.conftest import incoming, started_queue
 
 YT = "youtube:UC-ana"
 MAIL = "email:ana@example.org"
@@ -117,26 +116,15 @@ async def test_link_needs_two_valid_identities(queue: QuestionQueue) -> None:
 
 
 async def test_links_and_bans_survive_a_restart(db_path: Path) -> None:
-    store = Store(db_path).open()
-    queue = QuestionQueue(store)
-    await queue.start()
-    await link(queue, YT, MAIL, "zoom:ana-zoom")
-    first = (await queue.submit(yt(1))).question
-    await queue.apply(Command(op="ban", question=first.id), "mod")
-    await queue.flush()
-    store.close()
-
-    store = Store(db_path).open()
-    try:
-        queue = QuestionQueue(store)
-        await queue.start()
+    async with started_queue(db_path) as queue:
+        await link(queue, YT, MAIL, "zoom:ana-zoom")
+        first = (await queue.submit(yt(1))).question
+        await queue.apply(Command(op="ban", question=first.id), "mod")
+    async with started_queue(db_path) as queue:
         assert queue.links[YT] == queue.links[MAIL] == queue.links["zoom:ana-zoom"]
         assert {YT, MAIL, "zoom:ana-zoom"} <= queue.bans
         q = (await queue.submit(zoom(9))).question
         assert (q.status, q.dismiss_reason) == (Status.DISMISSED, "banned")
-        await queue.flush()
-    finally:
-        store.close()
 
 
 async def test_a_link_or_unlink_whose_write_fails_leaves_the_links_as_they_were(

@@ -10,7 +10,7 @@ from aggregator.model import Author, Question, Status
 from aggregator.queue import QuestionQueue
 from aggregator.store import Store
 from aggregator.triage import DuplicateIndex, similarity_key
-from tests.conftest import incoming
+from tests.conftest import incoming, started_queue
 
 PARAPHRASES = [
     ("How will the new funding strategy affect small affiliates?",
@@ -100,31 +100,23 @@ async def test_repeats_across_channels_are_hinted_at_ingestion(queue: QuestionQu
 
 async def test_hints_leave_with_the_status_and_the_index_rebuilds_on_start(
         db_path: Path) -> None:
-    store = Store(db_path).open()
-    queue = QuestionQueue(store)
-    await queue.start()
-    first = (await queue.submit(incoming(1, "Will the recording be published?"))).question
-    gone = (await queue.submit(incoming(2, "Who approves the hubs budget?"))).question
-    await queue.apply(Command(op="dismiss", question=gone.id, args={"reason": "spam"}), "mod")
-    hinted = (await queue.submit(incoming(3, "who approves the budget of the hubs?"))).question
-    assert "similar" not in hinted.meta  # the dismissed one is not offered
-    await queue.apply(Command(op="merge", question=hinted.id, args={"into": first.id}), "mod")
-    assert hinted.id not in queue.similar
-    await queue.flush()
-    store.close()
-
-    store = Store(db_path).open()
-    try:
-        queue = QuestionQueue(store)
-        await queue.start()
+    async with started_queue(db_path) as queue:
+        first = (await queue.submit(incoming(1, "Will the recording be published?"))).question
+        gone = (await queue.submit(incoming(2, "Who approves the hubs budget?"))).question
+        await queue.apply(Command(op="dismiss", question=gone.id, args={"reason": "spam"}),
+                          "mod")
+        hinted = (await queue.submit(incoming(3, "who approves the budget of the hubs?"))
+                  ).question
+        assert "similar" not in hinted.meta  # the dismissed one is not offered
+        await queue.apply(Command(op="merge", question=hinted.id, args={"into": first.id}),
+                          "mod")
+        assert hinted.id not in queue.similar
+    async with started_queue(db_path) as queue:
         assert first.id in queue.similar and gone.id not in queue.similar
         again = (await queue.submit(incoming(4, "will the recording be published"))).question
         assert again.meta["similar"][0]["id"] == first.id
         stored = queue.get(again.id)
         assert stored is not None and stored.meta == again.meta
-        await queue.flush()
-    finally:
-        store.close()
 
 
 async def test_a_large_store_fills_the_hint_index_in_the_background(tmp_path) -> None:
@@ -132,14 +124,11 @@ async def test_a_large_store_fills_the_hint_index_in_the_background(tmp_path) ->
     from aggregator.model import Incoming
 
     path = tmp_path / "big.db"
-    store = Store(path).open()
-    q = QuestionQueue(store)
-    await q.start()
-    await q.submit_batch([Incoming(source="email", external_id=f"e{n}",
-                                   author=Author(name="A", id=f"a{n}@x.org"),
-                                   text=f"Topic {n}: will the grants programme fund sprint {n}?")
-                          for n in range(40)])
-    store.close()
+    async with started_queue(path) as q:
+        await q.submit_batch([Incoming(source="email", external_id=f"e{n}",
+                                       author=Author(name="A", id=f"a{n}@x.org"),
+                                       text=f"Topic {n}: will the grants programme fund "
+                                            f"sprint {n}?") for n in range(40)])
     original = queue_module.SIMILAR_SYNC_LIMIT
     queue_module.SIMILAR_SYNC_LIMIT = 10  # make this small store "large"
     try:

@@ -10,9 +10,8 @@ from aggregator.commands import Command
 from aggregator.config import ConfigError, parse_config
 from aggregator.model import Status
 from aggregator.queue import QuestionQueue
-from aggregator.store import Store
 from aggregator.triage import Rules, assess_civility, is_shouting, topic_tags
-from tests.conftest import incoming
+from tests.conftest import incoming, started_queue
 
 TOPICS = {
     "Trust & Safety": ["ucoc", "harassment", "trust and safety"],
@@ -36,25 +35,16 @@ def test_topic_keywords_match_whole_words(text: str, tags: tuple[str, ...]) -> N
 
 
 async def test_topics_tag_at_ingestion_and_moderators_replace_them(db_path: Path) -> None:
-    store = Store(db_path).open()
-    queue = QuestionQueue(store, triage=Rules(TOPICS))
-    await queue.start()
-    q = (await queue.submit(incoming(1, "What funding exists for harassment research?"))).question
-    assert q.tags == ("Trust & Safety", "Grants")
-    [changed] = await queue.apply(Command(op="tag", question=q.id, args={"tags": ["Research"]}),
-                                  "mod")
-    assert changed.tags == ("Research",)
-    await queue.flush()
-    store.close()
-
-    store = Store(db_path).open()  # the rules never run again over a moderator's tags
-    try:
-        queue = QuestionQueue(store, triage=Rules(TOPICS))
-        await queue.start()
+    async with started_queue(db_path, triage=Rules(TOPICS)) as queue:
+        q = (await queue.submit(incoming(1, "What funding exists for harassment research?"))
+             ).question
+        assert q.tags == ("Trust & Safety", "Grants")
+        [changed] = await queue.apply(
+            Command(op="tag", question=q.id, args={"tags": ["Research"]}), "mod")
+        assert changed.tags == ("Research",)
+    # the rules never run again over a moderator's tags
+    async with started_queue(db_path, triage=Rules(TOPICS)) as queue:
         assert queue.get(q.id).tags == ("Research",)  # type: ignore[union-attr]
-        await queue.flush()
-    finally:
-        store.close()
 
 
 def test_config_rejects_a_topic_without_keywords() -> None:

@@ -17,6 +17,7 @@ from aggregator.health import HealthRegistry
 from aggregator.model import Status
 from aggregator.queue import QuestionQueue
 from aggregator.simulators.youtube_api import FakeYouTubeAPI
+from tests.conftest import started_queue
 from tests.youtube_helpers import KEY_ENV, Sleeps, collector, run_to_end, run_until, texts, yt_config
 
 VIDEO = "dQw4w9WgXcQ"
@@ -143,33 +144,26 @@ async def test_full_pages_are_followed_at_once_and_everything_is_stored_once(
 
 
 async def test_restart_resumes_from_the_checkpoint(fake: FakeYouTubeAPI, db_path) -> None:
-    from aggregator.store import Store
-
+    
     for i in range(3):
         fake.say("chat-1", f"before {i}?")
-    store = Store(db_path).open()
-    queue = QuestionQueue(store)
-    await queue.start()
-    await run_until(collector(yt_config(fake.url)), queue,
-                    lambda: polled(queue) and len(queue) == 3)
-    await queue.flush()
-    token = queue.checkpoint(CHECKPOINT)["page_token"]
-    store.close()
+    async with started_queue(db_path) as queue:
+        await run_until(collector(yt_config(fake.url)), queue,
+                        lambda: polled(queue) and len(queue) == 3)
+        await queue.flush()
+        token = queue.checkpoint(CHECKPOINT)["page_token"]
     # messages arrive while Townhall is down; history_limit=3 would lose some without the token
     for i in range(6):
         fake.say("chat-1", f"while down {i}?")
     requests_before = len(chat_requests(fake))
-    store = Store(db_path).open()
-    queue = QuestionQueue(store)
-    await queue.start()
-    await run_until(collector(yt_config(fake.url)), queue, lambda: len(queue) == 9)
-    await queue.flush()
-    assert chat_requests(fake)[requests_before]["pageToken"] == token
-    assert sorted(texts(queue)) == sorted([f"before {i}?" for i in range(3)]
-                                          + [f"while down {i}?" for i in range(6)])
-    assert not any("history" in q.flags for q in queue.all() if q.text.startswith("while"))
-    assert len({q.external_id for q in queue.all()}) == 9
-    store.close()
+    async with started_queue(db_path) as queue:
+        await run_until(collector(yt_config(fake.url)), queue, lambda: len(queue) == 9)
+        await queue.flush()
+        assert chat_requests(fake)[requests_before]["pageToken"] == token
+        assert sorted(texts(queue)) == sorted([f"before {i}?" for i in range(3)]
+                                              + [f"while down {i}?" for i in range(6)])
+        assert not any("history" in q.flags for q in queue.all() if q.text.startswith("while"))
+        assert len({q.external_id for q in queue.all()}) == 9
 
 
 async def test_moderation_pending_at_a_crash_is_applied_on_restart(

@@ -13,7 +13,7 @@ from aggregator.queue import Checkpoint, QuestionQueue
 from aggregator.subscription import Change, Snapshot
 from aggregator.store import Store
 
-from ..conftest import incoming
+from ..conftest import incoming, started_queue
 
 
 def state(queue: QuestionQueue) -> dict[int, tuple]:
@@ -94,19 +94,12 @@ async def test_undo_is_per_actor_and_refuses_when_someone_changed_it_since(
 
 
 async def test_undo_survives_a_restart(db_path) -> None:
-    store = Store(db_path).open()
-    queue = QuestionQueue(store)
-    await queue.start()
-    await queue.submit(incoming(1))
-    await queue.apply(Command(op="approve", question=1), "ana")
-    store.close()
-    store = Store(db_path).open()
-    queue = QuestionQueue(store)
-    await queue.start()
-    await queue.apply(Command(op="undo"), "ana")
-    assert queue.get(1).status is Status.NEW
-    await queue.flush()
-    store.close()
+    async with started_queue(db_path) as queue:
+        await queue.submit(incoming(1))
+        await queue.apply(Command(op="approve", question=1), "ana")
+    async with started_queue(db_path) as queue:
+        await queue.apply(Command(op="undo"), "ana")
+        assert queue.get(1).status is Status.NEW
 
 
 async def test_merge_keeps_every_asker(queue: QuestionQueue) -> None:
@@ -149,13 +142,9 @@ async def test_ban_dismisses_new_questions_and_later_messages_arrive_dismissed(
 
 
 async def test_config_bans_apply_from_the_start(db_path) -> None:
-    store = Store(db_path).open()
-    queue = QuestionQueue(store, config_bans=["zoom:spam@x.org"])
-    await queue.start()
-    q = (await queue.submit(incoming(1, source="zoom", author_id="spam@x.org"))).question
-    assert q.dismiss_reason == "banned"
-    await queue.flush()
-    store.close()
+    async with started_queue(db_path, config_bans=["zoom:spam@x.org"]) as queue:
+        q = (await queue.submit(incoming(1, source="zoom", author_id="spam@x.org"))).question
+        assert q.dismiss_reason == "banned"
 
 
 async def test_the_same_message_twice_gives_one_question(queue: QuestionQueue) -> None:
