@@ -62,14 +62,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_run_add_approve_quit(tmp_path: Path):
+def run_command(tmp_path: Path, then: str) -> tuple[Path, str]:
+    """The store path, and a shell command running the real `townhall run` on a fresh config
+    in `tmp_path`, followed by `then` (run once it has exited)."""
     db = tmp_path / "townhall.db"
     config = tmp_path / "townhall.toml"
     config.write_text(f'[meeting]\ntitle = "Smoke meeting"\n[store]\npath = "{db}"\n'
                       f'[server]\nport = {free_port()}\n')
-    command = (f"cd {shlex.quote(str(tmp_path))} && PYTHONPATH={shlex.quote(str(ROOT))} "
-               f"TEXTUAL_ANIMATIONS=none {shlex.quote(sys.executable)} -m aggregator run "
-               f"--config {shlex.quote(str(config))}; sleep 0.5")
+    return db, (f"cd {shlex.quote(str(tmp_path))} && PYTHONPATH={shlex.quote(str(ROOT))} "
+                f"TEXTUAL_ANIMATIONS=none {shlex.quote(sys.executable)} -m aggregator run "
+                f"--config {shlex.quote(str(config))}; {then}")
+
+
+def test_run_add_approve_quit(tmp_path: Path):
+    db, command = run_command(tmp_path, "sleep 0.5")
     tmux = Tmux()
     env_note = os.environ.get("TERM", "")
     try:
@@ -102,13 +108,7 @@ def test_run_exits_cleanly_on_sigterm(tmp_path: Path):
     spot (status 143), with the terminal left in raw mode on the alternate screen."""
     import signal
 
-    db = tmp_path / "townhall.db"
-    config = tmp_path / "townhall.toml"
-    config.write_text(f'[meeting]\ntitle = "Smoke meeting"\n[store]\npath = "{db}"\n'
-                      f'[server]\nport = {free_port()}\n')
-    command = (f"cd {shlex.quote(str(tmp_path))} && PYTHONPATH={shlex.quote(str(ROOT))} "
-               f"TEXTUAL_ANIMATIONS=none {shlex.quote(sys.executable)} -m aggregator run "
-               f"--config {shlex.quote(str(config))}; echo EXIT=$?; sleep 30")
+    db, command = run_command(tmp_path, "echo EXIT=$?; sleep 30")
     tmux = Tmux()
     try:
         tmux("new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "35", command)
