@@ -145,13 +145,17 @@ class Config(_Section):
         value = os.environ.get(env_name, "")
         return value or None
 
+    def relative(self, name: str) -> Path:
+        """A file named in the config: relative names are relative to the config file."""
+        path = Path(name).expanduser()
+        if not path.is_absolute() and self.source:
+            path = Path(self.source).resolve().parent / path
+        return path
+
     @property
     def store_path(self) -> Path:
         if self.store.path:
-            path = Path(self.store.path).expanduser()
-            if not path.is_absolute() and self.source:
-                path = Path(self.source).resolve().parent / path
-            return path
+            return self.relative(self.store.path)
         return Path(platformdirs.user_data_dir(APP_NAME)) / "townhall.db"
 
     @property
@@ -362,10 +366,7 @@ def section_report(config: Config) -> list[tuple[str, str, list[str]]]:
     if not yt.video and not yt.live_chat_id and not yt.oauth_token_file:
         yt_problems.append("[youtube] video or live_chat_id is empty")
     if yt.oauth_token_file:
-        token = Path(yt.oauth_token_file).expanduser()
-        if not token.is_absolute() and config.source:  # as youtube_login.config_relative
-            token = Path(config.source).resolve().parent / token
-        if not token.is_file():
+        if not config.relative(yt.oauth_token_file).is_file():
             yt_problems.append(
                 f"[youtube] oauth_token_file {yt.oauth_token_file} does not exist "
                 "(run `townhall youtube-login`)"

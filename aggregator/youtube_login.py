@@ -112,7 +112,7 @@ def login(config: Config, *, open_browser: bool = True, port: int = 0,
     if not yt.oauth_token_file:
         raise ConfigError(config.source, "[youtube] oauth_token_file", "is empty",
                           'name the file to write, e.g. oauth_token_file = "youtube-token.json"')
-    token_path = config_relative(config, yt.oauth_token_file)
+    token_path = config.relative(yt.oauth_token_file)
     if token_path.is_file():
         try:
             load_credentials(token_path)
@@ -123,7 +123,7 @@ def login(config: Config, *, open_browser: bool = True, port: int = 0,
         raise ConfigError(config.source, "[youtube] client_secrets_file", "is empty",
                           "download the OAuth client (type Desktop app) from the Google Cloud "
                           "console, APIs & Services > Credentials, and name the file here")
-    secrets = config_relative(config, yt.client_secrets_file)
+    secrets = config.relative(yt.client_secrets_file)
     if not secrets.is_file():
         raise ConfigError(config.source, "[youtube] client_secrets_file",
                           f"{secrets} does not exist", "download the Desktop app OAuth client")
@@ -154,10 +154,3 @@ def login(config: Config, *, open_browser: bool = True, port: int = 0,
     save_credentials(creds, token_path)
     return f"saved the YouTube token to {token_path} (readable only by you)"
 
-
-def config_relative(config: Config, name: str) -> Path:
-    """A file named in the config: relative names are relative to the config file."""
-    path = Path(name).expanduser()
-    if not path.is_absolute() and config.source:
-        path = Path(config.source).resolve().parent / path
-    return path

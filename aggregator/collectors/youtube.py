@@ -126,11 +126,11 @@ class YouTubeCollector:
         await self._poll()
 
     async def _open_api(self) -> YouTubeApi:
-        from ..youtube_login import TokenError, config_relative, load_credentials, save_credentials
+        from ..youtube_login import TokenError, load_credentials, save_credentials
 
         yt = self.config.youtube
         if yt.oauth_token_file:
-            path = config_relative(self.config, yt.oauth_token_file)
+            path = self.config.relative(yt.oauth_token_file)
             try:
                 creds = await asyncio.to_thread(load_credentials, path)
             except TokenError as exc:
