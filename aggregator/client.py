@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import msgspec
 
 from .aio import cancel_and_wait
-from .commands import ROLE_OPS, Command, CommandError
+from .commands import Command, CommandError
 from .config import Config
 from .health import CollectorHealth, HealthRegistry
 from .model import HistoryEntry
@@ -92,11 +92,8 @@ class LocalClient:
     async def command(self, op: str, question: int | None = None,
                       args: dict[str, Any] | None = None,
                       if_version: int | None = None) -> None:
-        if op not in ROLE_OPS.get(self.role, frozenset()):
-            raise CommandError("forbidden", f"a {self.role} may not '{op}'")
         await self.queue.apply(
-            Command(op=op, question=question, args=args or {}, if_version=if_version),
-            self.actor)
+            Command.sent_by(self.role, op, question, args or {}, if_version), self.actor)
 
     async def history(self, question_id: int) -> list[HistoryEntry]:
         return self.queue.history(question_id)

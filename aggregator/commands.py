@@ -56,6 +56,14 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
     args: dict[str, Any] = {}
     if_version: int | None = None
 
+    @classmethod
+    def sent_by(cls, role: str, op: str, question: int | None, args: dict[str, Any],
+                if_version: int | None) -> Command:
+        """The command a client in `role` sent (local TUI or websocket), or "forbidden"."""
+        if op not in ROLE_OPS.get(role, frozenset()):
+            raise CommandError("forbidden", f"a {role} may not '{op}'")
+        return cls(op=op, question=question, args=args, if_version=if_version)
+
 
 class QueueView(Protocol):
     """The read side of the queue that commands need."""

@@ -28,11 +28,11 @@ import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..aio import cancel_and_wait
-from ..commands import ROLE_OPS, Command, CommandError
+from ..commands import Command, CommandError
 from ..health import HealthRegistry
 from ..queue import QuestionQueue
-from ..subscription import Change, Snapshot
 from ..sanitize import clean_line
+from ..subscription import Change, Snapshot
 from .app import CONFIG, HEALTH, QUEUE
 from .auth import ROLES, Tokens, is_loopback
 from .roles import present, tombstone, visible
@@ -60,6 +60,9 @@ class Hello(msgspec.Struct):
     token: str | None = None
     name: str = ""
     since: int | None = None
+
+
+_decode_hello = msgspec.json.Decoder(Hello).decode
 
 
 class CommandFrame(msgspec.Struct):
@@ -151,7 +154,7 @@ async def _read_hello(ws: web.WebSocketResponse, tokens: Tokens) -> Hello:
     if msg.type is not WSMsgType.TEXT:
         raise ProtocolError("invalid", "the first frame must be a JSON hello")
     try:
-        hello = msgspec.json.decode(msg.data, type=Hello)
+        hello = _decode_hello(msg.data)
     except msgspec.DecodeError as exc:
         raise ProtocolError("invalid", f"bad hello: {exc}") from None
     if hello.type != "hello":
@@ -254,8 +257,7 @@ class Session:
         try:
             data = _decode(raw)
         except (msgspec.DecodeError, RecursionError):  # deep nesting raises RecursionError
-            await _send(self.ws, error_frame("invalid", "frames must be JSON objects"))
-            return
+            data = None
         if not isinstance(data, dict):
             await _send(self.ws, error_frame("invalid", "frames must be JSON objects"))
             return
@@ -274,10 +276,8 @@ class Session:
             await _send(self.ws, error_frame(exc.code, exc.message, frame_id))
 
     async def _command(self, frame: CommandFrame) -> None:
-        if frame.op not in ROLE_OPS.get(self.role, frozenset()):
-            raise CommandError("forbidden", f"a {self.role} may not '{frame.op}'")
-        command = Command(op=frame.op, question=frame.question, args=frame.args,
-                          if_version=frame.if_version)
+        command = Command.sent_by(self.role, frame.op, frame.question, frame.args,
+                                  frame.if_version)
         try:
             await self.queue.apply(command, self.actor)
         except CommandError:
