@@ -196,14 +196,15 @@ def _set_problems(questions: list[Question]) -> Iterator[str]:
         yield f"only one question can be live; {', '.join(f'#{i}' for i in live)} are"
 
 
-def change_rows(questions: list[Question]) -> list[ChangeRow]:
-    """Each history entry as a `changes` row, numbered in time order across questions."""
-    stripped = {q.id: msgspec.structs.replace(q, history=()) for q in questions}
+def change_rows(questions: list[Question], stripped: list[Question]) -> list[ChangeRow]:
+    """Each history entry as a `changes` row, numbered in time order across questions (each
+    row's question is its copy in `stripped`, without the history)."""
+    by_id = {q.id: q for q in stripped}
     streams = [[(parse_iso(h.at), q.id, h) for h in q.history] for q in questions]
     merged = heapq.merge(*streams, key=lambda item: (item[0], item[1]))
     return [
         ChangeRow(seq=seq, question_id=qid, at=h.at, actor=h.actor, action=h.action,
-                  after=stripped[qid], detail=dict(h.detail))
+                  after=by_id[qid], detail=dict(h.detail))
         for seq, (_, qid, h) in enumerate(merged, start=1)
     ]
 
@@ -222,18 +223,18 @@ def import_file(store: Store, path: str | Path,
         raise ImportFailed(
             f"{store.path} already holds questions; import only into an empty store "
             "(set another [store] path in the config, or move the database away)")
-    rows = change_rows(questions)
+    stripped = [msgspec.structs.replace(q, history=()) for q in questions]
+    rows = change_rows(questions, stripped)
     progress(f"writing {len(questions)} questions and {len(rows)} history entries")
-    store.write_now(_in_parts(questions, rows))
+    store.write_now(_in_parts(stripped, rows))
     return (f"imported {len(questions)} question{'s' if len(questions) != 1 else ''} "
             f"with {len(rows)} history entries into {store.path}")
 
 
-def _in_parts(questions: list[Question], rows: list[ChangeRow]) -> Iterator[Write]:
+def _in_parts(stripped: list[Question], rows: list[ChangeRow]) -> Iterator[Write]:
     """The import as parts of one transaction: the encoded JSON of 100,000 questions and their
     ~400,000 history rows (each row holds its question) took ~300 MB when built at once."""
-    for start in range(0, len(questions), WRITE_PART):
-        yield Write(questions=[msgspec.structs.replace(q, history=())
-                               for q in questions[start:start + WRITE_PART]])
+    for start in range(0, len(stripped), WRITE_PART):
+        yield Write(questions=stripped[start:start + WRITE_PART])
     for start in range(0, len(rows), WRITE_PART):
         yield Write(changes=rows[start:start + WRITE_PART])
