@@ -218,7 +218,9 @@ class RemoteClient:
 
     def _dispatch(self, frame: ServerFrame) -> None:
         if isinstance(frame, SnapshotFrame):
-            self._snapshot = (self._snapshot or []) + frame.questions
+            if self._snapshot is None:
+                self._snapshot = []
+            self._snapshot.extend(frame.questions)
             if frame.done:
                 self._events.put_nowait(Snapshot(questions=self._snapshot, seq=frame.seq))
                 self._snapshot = None
