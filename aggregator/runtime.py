@@ -63,6 +63,8 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Runtime:
+        if self.serve:  # a non-loopback address without tokens: refuse (ConfigError) at once
+            check_bind(self.config)
         self.store.open()
         try:
             await self.queue.start()
@@ -79,7 +81,6 @@ class Runtime:
         return self
 
     async def _start_server(self) -> None:
-        check_bind(self.config)  # a non-loopback address without tokens: refuse (ConfigError)
         routes = [r for c in self.collectors for r in getattr(c, "routes", lambda: [])()]
         self.app = create_app(self.queue, self.config, self.health, routes)
         host = self.config.server.host

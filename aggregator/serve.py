@@ -14,7 +14,7 @@ import sys
 from .aio import stop_on_signals
 from .config import Config
 from .runtime import Runtime
-from .server.auth import Tokens, check_bind
+from .server.auth import Tokens
 
 
 def banner(config: Config, port: int) -> str:
@@ -37,7 +37,6 @@ def banner(config: Config, port: int) -> str:
 
 
 async def serve(config: Config) -> int:
-    check_bind(config)
     stop = asyncio.Event()
     # Installed before start-up (opening a large store takes a second or two): a SIGTERM then
     # used to kill the process on the spot. Now it lets start-up finish and shuts down in order.
