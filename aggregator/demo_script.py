@@ -9,7 +9,7 @@ as signed webhooks posted to the real endpoint.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 MEETING_TITLE = "Conversation with Maggie (demo)"
 HOST = "Maggie"
@@ -34,7 +34,6 @@ class Beat:
     subject: str = ""
     private: bool = False  # zoom: sent to the host only
     key: str = ""  # a name other beats refer to (deletions)
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def _yt(at: float, author: str, text: str, key: str = "", author_id: str = "") -> Beat:

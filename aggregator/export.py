@@ -32,7 +32,7 @@ from .store import Store
 FORMATS = ("json", "csv", "markdown", "wikitext", "followup")
 #: the file name extension each format is usually saved with (the TUI's default file name)
 EXTENSIONS = {"json": "json", "csv": "csv", "markdown": "md", "wikitext": "wiki",
-              "followup": "txt"}
+              "followup": "md"}
 
 
 class ExportError(ValueError):
@@ -48,11 +48,6 @@ class ExportData:
     #: question id -> when it was answered (answered questions only)
     answered_at: dict[int, str] = field(default_factory=dict)
     include_askers: bool = False
-
-
-def select(questions: Iterable[Question], statuses: Iterable[str] | None) -> list[Question]:
-    wanted = parse_statuses(statuses)
-    return [q for q in questions if wanted is None or q.status in wanted]
 
 
 def _selected(store: Store, statuses: Iterable[str] | None) -> list[Question]:
@@ -79,14 +74,6 @@ def meeting_info(config: Config) -> dict[str, Any]:
             "duration_minutes": m.duration_minutes, "answerers": list(m.answerers)}
 
 
-def to_json(store: Store, config: Config, statuses: Iterable[str] | None = None) -> bytes:
-    """Everything, with each question's history: `townhall import` reads this back."""
-    return b"".join(render_chunks(store, config, "json", statuses=statuses)[0])
-
-
-_encode = encode_json
-
-
 #: questions formatted per chunk of the JSON export: large enough that per-call overhead
 #: (encode, format, write) vanishes, small enough that a chunk stays a few megabytes
 JSON_BATCH = 1_000
@@ -99,7 +86,7 @@ def _json_chunks(config: Config, questions: list[Question],
     exactly `msgspec.json.format(document, indent=2)`: each batch is formatted as a list, then
     shifted to the depth of the "questions" array and stripped of its brackets."""
     head = {"meeting": meeting_info(config), "exported_at": utc_now(), "questions": []}
-    opening = msgspec.json.format(_encode(head), indent=2)
+    opening = msgspec.json.format(encode_json(head), indent=2)
     if not questions:
         yield opening + b"\n"
         return
@@ -107,7 +94,7 @@ def _json_chunks(config: Config, questions: list[Question],
     for start in range(0, len(questions), JSON_BATCH):
         batch = [msgspec.structs.replace(q, history=tuple(history.get(q.id, ())))
                  for q in questions[start:start + JSON_BATCH]]
-        text = msgspec.json.format(_encode(batch), indent=2).replace(b"\n", b"\n  ")
+        text = msgspec.json.format(encode_json(batch), indent=2).replace(b"\n", b"\n  ")
         # b"[\n    {...},\n    {...}\n  ]" -> the elements, already at depth 2
         last = start + JSON_BATCH >= len(questions)
         yield text[2:-4] + (b"\n" if last else b",\n")

@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from .widgets.detail import DetailPane
     from .widgets.queue_list import QueueList
 
-EXPORT_FORMATS = ("json", "csv", "markdown", "wikitext", "followup")
-EXPORT_EXTENSIONS = {"json": "json", "csv": "csv", "markdown": "md", "wikitext": "wiki",
-                     "followup": "md"}
 #: seconds a command's question keeps its changes shown at once (a commit takes milliseconds)
 OWN_CHANGE_WAIT = 5.0
 REMOTE_EXPORT = "export runs on the server: `townhall export`"
@@ -271,11 +268,15 @@ class ModerationActions:
         if exporter is None:
             self.notify(REMOTE_EXPORT, markup=False)
             return
-        self.ask(ChoicePrompt("Export: which format?", [(f, f) for f in EXPORT_FORMATS]),
+        from aggregator.export import FORMATS  # loaded on use, as LocalClient.export does
+
+        self.ask(ChoicePrompt("Export: which format?", [(f, f) for f in FORMATS]),
                  self._export_path)
 
     def _export_path(self, fmt: str) -> None:
-        default = f"townhall-export.{EXPORT_EXTENSIONS[fmt]}"
+        from aggregator.export import EXTENSIONS
+
+        default = f"townhall-export.{EXTENSIONS[fmt]}"
         self.ask(TextPrompt(f"Export {fmt} to which file?", default),
                  lambda path: self.run_worker(self._export(fmt, path), group="export",
                                               exit_on_error=False))
