@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .text import normalise, squeeze
+from .text import normalise, squeeze, whole_words
 
 #: The built-in list, replaced (not extended) by `[triage] uncivil_words`.
 DEFAULT_UNCIVIL_WORDS = (
@@ -47,10 +47,7 @@ class Incivility(NamedTuple):
 
 def compile_words(words: Iterable[str]) -> re.Pattern[str] | None:
     """One whole-word pattern for the insult list (None when the list is empty)."""
-    keys = sorted({squeeze(normalise(w)) for w in words if normalise(w)}, key=len, reverse=True)
-    if not keys:
-        return None
-    return re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(k) for k in keys)})(?!\w)")
+    return whole_words(squeeze(normalise(w)) for w in words if normalise(w))
 
 
 _DEFAULT = compile_words(DEFAULT_UNCIVIL_WORDS)

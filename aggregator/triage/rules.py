@@ -27,11 +27,9 @@ class Rules:
 
     def __init__(self, topics: Mapping[str, Sequence[str]] | None = None, *,
                  uncivil_words: Iterable[str] | None = None) -> None:
-        self.topics = dict(topics or {})
-        self._topics = compile_topics(self.topics)
-        words = DEFAULT_UNCIVIL_WORDS if uncivil_words is None else tuple(uncivil_words)
-        self.uncivil_words = tuple(words)
-        self._insults = compile_words(words)
+        self._topics = compile_topics(topics or {})
+        self._insults = compile_words(DEFAULT_UNCIVIL_WORDS if uncivil_words is None
+                                      else uncivil_words)
 
     def assess(self, text: str, source: str) -> Assessment:
         flags = ("uncivil",) if assess_civility(text, self._insults).uncivil else ()

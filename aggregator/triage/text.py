@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
@@ -44,6 +45,15 @@ def squeezed_words(text: str) -> list[str]:
     """`[squeeze(w) for w in words(text)]`, in one pass: a run of equal letters never crosses
     a non-word character, so squeezing the whole text first gives the same words."""
     return _WORD.findall(_LONG_RUN.sub(r"\1", normalise(text)))
+
+
+def whole_words(keys: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern for any of `keys` as whole words, longest first (a phrase wins over its
+    first word); None when there are no keys."""
+    ordered = sorted(set(keys), key=len, reverse=True)
+    if not ordered:
+        return None
+    return re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(k) for k in ordered)})(?!\w)")
 
 
 def squeeze(word: str) -> str:

@@ -10,17 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from .text import normalise
+from .text import normalise, whole_words
 
 
 def compile_topics(topics: Mapping[str, Sequence[str]]) -> list[tuple[str, re.Pattern[str]]]:
     """One pattern per topic (alternation of its keywords), skipping topics with no keyword."""
     compiled = []
     for topic, keywords in topics.items():
-        keys = sorted({normalise(k) for k in keywords if normalise(k)}, key=len, reverse=True)
-        if keys:
-            alternation = "|".join(re.escape(k) for k in keys)
-            compiled.append((topic, re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")))
+        pattern = whole_words(normalise(k) for k in keywords if normalise(k))
+        if pattern is not None:
+            compiled.append((topic, pattern))
     return compiled
 
 
