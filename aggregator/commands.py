@@ -247,18 +247,15 @@ def _restore(draft: Draft, command: Command, actor: str) -> None:
     _move(draft, _target(draft, command), "restore", dismiss_reason=None)
 
 
-def _go_live(draft: Draft, q: Question, detail: dict[str, Any]) -> None:
+@handler("go_live")
+def _go_live(draft: Draft, command: Command, actor: str) -> None:
+    q = _target(draft, command)
     live = draft.view.live_id()
     if live is not None and live != q.id:
         # Nothing is marked answered that was not: the live question goes back to the top.
         draft.update(live, "requeue", {"reason": f"#{q.id} went live"}, status=Status.QUEUED)
         draft.join_host(live, 0)
-    _move(draft, q, "go_live", detail)
-
-
-@handler("go_live")
-def _go_live_cmd(draft: Draft, command: Command, actor: str) -> None:
-    _go_live(draft, _target(draft, command), {})
+    _move(draft, q, "go_live")
 
 
 @handler("next")
@@ -424,7 +421,8 @@ def apply_ban(draft: Draft, entries: Iterable[str], detail: dict[str, Any]) -> i
 @handler("ban")
 def _ban(draft: Draft, command: Command, actor: str) -> None:
     q = _target(draft, command)
-    entries = [e for e in ban_entries(q, draft.view.links) if e not in draft.view.bans]
+    bans = draft.view.bans
+    entries = [e for e in ban_entries(q, draft.view.links) if e not in bans]
     if not entries:
         raise CommandError("invalid", f"the author of #{q.id} is already banned")
     draft.effect.bans_added = entries
@@ -459,7 +457,8 @@ def _link(draft: Draft, command: Command, actor: str) -> None:
     if len(idents) < 2:
         raise CommandError("invalid", "link needs at least two identities")
     person = next((links[i] for i in idents if i in links), idents[0])
-    merged = {i for i, p in links.items() if p in {links.get(x) for x in idents} - {None}}
+    their_people = {links.get(x) for x in idents} - {None}
+    merged = {i for i, p in links.items() if p in their_people}
     draft.effect.links_added = [(i, person) for i in sorted(set(idents) | merged)]
     # A person already banned under one identity is banned under the newly linked ones too.
     joined = [i for i, _ in draft.effect.links_added]

@@ -21,7 +21,16 @@ from typing import Any, NamedTuple, Protocol
 import msgspec
 
 from .aio import cancel_and_wait
-from .commands import Command, CommandError, Draft, Effect, ban_entries, decide, revert
+from .commands import (
+    Command,
+    CommandError,
+    Draft,
+    Effect,
+    ban_entries,
+    canonical_identity,
+    decide,
+    revert,
+)
 from .model import Asker, Author, Incoming, Question, Source, Status, utc_now
 from .sanitize import clean_line, clean_text
 from .store import ChangeRow, CommandRow, Store, StoreError, Write
@@ -65,8 +74,7 @@ class QuestionQueue:
                  config_bans: Iterable[str] = ()) -> None:
         self.store = store
         self.triage: Triage = triage or _NoTriage()
-        self._config_bans = {entry.lower() if entry.startswith("email:") else entry
-                             for entry in config_bans}
+        self._config_bans = {canonical_identity(entry) for entry in config_bans}
         self._questions: dict[int, Question] = {}
         # Memory at 100,000 questions decided these shapes: per-source dicts keyed by the
         # question's own external_id string (a (source, id) tuple per question cost 10 MB),
@@ -180,9 +188,10 @@ class QuestionQueue:
         return sorted(self._by_entry.get(entry, ()))
 
     def is_banned(self, question: Question) -> bool:
-        if not self.bans:  # the common case, checked on every arrival
+        bans = self.bans  # a property building a union: read once
+        if not bans:  # the common case, checked on every arrival
             return False
-        return any(entry in self.bans for entry in ban_entries(question, self.links))
+        return any(entry in bans for entry in ban_entries(question, self.links))
 
     def history(self, question_id: int) -> list[Any]:
         return self.store.history(question_id)
@@ -267,7 +276,7 @@ class QuestionQueue:
         if created or checkpoint is not None:
             write = Write(questions=created, changes=changes,
                           checkpoints={checkpoint.name: checkpoint.value} if checkpoint else {})
-            future = self._write(write, changes, undo=lambda: [self._forget(q) for q in created])
+            future = self._write(write, undo=lambda: [self._forget(q) for q in created])
             for q in created:
                 self._pending[q.id] = future
             future.add_done_callback(lambda _f: [self._pending.pop(q.id, None) for q in created])
@@ -409,7 +418,7 @@ class QuestionQueue:
                 self.links.pop(ident, None)
             self.links.update(previous_links)
 
-        await self._write(write, changes, undo=undo_in_memory)
+        await self._write(write, undo=undo_in_memory)
         return [after for _, after in befores]
 
     def _add_effect(self, command: Command, actor: str) -> Effect:
@@ -450,8 +459,8 @@ class QuestionQueue:
         self._seq += 1
         return self._seq
 
-    def _write(self, write: Write, changes: list[ChangeRow], undo: Any) -> asyncio.Future[None]:
-        published = [Change(seq=row.seq, question=row.after) for row in changes]
+    def _write(self, write: Write, undo: Any) -> asyncio.Future[None]:
+        published = [Change(seq=row.seq, question=row.after) for row in write.changes]
         write.on_commit = lambda: self._publish(published)
         write.on_error = lambda _exc: undo()
         return self.store.write(write)
