@@ -29,7 +29,7 @@ from .collectors.email_parse import MAX_RAW_BODY
 from .commands import MAX_NOTE
 from .model import Asker, Author, HistoryEntry, Question, Status, parse_iso
 from .sanitize import MAX_TEXT, clean_line, clean_text
-from .store import ChangeRow, Store, Write
+from .store import ChangeRow, Store, Write, decode_question
 
 MAX_REPORTED = 20
 WRITE_PART = 5_000  # questions or history rows encoded at a time
@@ -46,7 +46,6 @@ class _Document(msgspec.Struct):
     exported_at: str | None = None
 
 
-_decode_question = msgspec.json.Decoder(Question).decode
 _decode_any = msgspec.json.Decoder().decode
 
 
@@ -159,7 +158,7 @@ def parse_export(data: bytes, source: str = "the file") -> list[Question]:
     questions: list[Question] = []
     for index, raw in enumerate(document.questions):
         try:
-            q = _decode_question(raw)
+            q = decode_question(raw)
         except msgspec.ValidationError as exc:
             problems.append(f"{_label(index, raw)}: {exc}")
             continue

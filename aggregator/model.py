@@ -172,10 +172,6 @@ class Question(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             data.pop("history", None)
         return data
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Question:
-        return msgspec.convert(data, cls)
-
 
 #: The JSON encoder for anything that holds questions (packed hints need its hook).
 encode_json = msgspec.json.Encoder(enc_hook=encode_hook).encode

@@ -87,19 +87,14 @@ class SchemaTooNew(StoreError):
     pass
 
 
-_encode = encode_json
-_decode_question = msgspec.json.Decoder(Question).decode
+decode_question = msgspec.json.Decoder(Question).decode
 _decode_any = msgspec.json.Decoder().decode
 
 
 def encode_question(question: Question) -> str:
     if question.history:
         question = msgspec.structs.replace(question, history=())
-    return _encode(question).decode()
-
-
-def decode_question(data: str | bytes) -> Question:
-    return _decode_question(data)
+    return encode_json(question).decode()
 
 
 @dataclass(slots=True)
@@ -154,8 +149,8 @@ class Write:
             conn.execute(
                 "INSERT INTO commands (id, at, actor, op, question_id, args, effects)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (c.id, c.at, c.actor, c.op, c.question_id, _encode(c.args).decode(),
-                 _encode(c.effects).decode()),
+                (c.id, c.at, c.actor, c.op, c.question_id, encode_json(c.args).decode(),
+                 encode_json(c.effects).decode()),
             )
         if self.undone is not None:
             conn.execute("UPDATE commands SET undone_by = ? WHERE id = ?",
@@ -173,7 +168,7 @@ class Write:
             " before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (ch.seq, ch.question_id, ch.command_id, ch.at, ch.actor, ch.action,
-                 _encode(ch.detail).decode(),
+                 encode_json(ch.detail).decode(),
                  encode_question(ch.before) if ch.before is not None else None,
                  encoded.get(id(ch.after)) or encode_question(ch.after))
                 for ch in self.changes
@@ -184,7 +179,7 @@ class Write:
                 "INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
                 " updated_at = excluded.updated_at",
-                (name, _encode(value).decode(), now),
+                (name, encode_json(value).decode(), now),
             )
         conn.executemany(
             "INSERT INTO bans (entry, added_at, actor) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -201,10 +196,8 @@ class Write:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-    conn.execute("PRAGMA busy_timeout = 10000")
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
+    # timeout=10 is SQLite's busy timeout: wait up to 10 s for another connection's lock
+    return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
 
 
 class _Lock:
@@ -370,7 +363,7 @@ class Store:
         if statuses is not None:
             params = tuple(statuses)
             where = f" WHERE status IN ({', '.join('?' * len(params))})"
-        return [_decode_question(row[0]) for row in
+        return [decode_question(row[0]) for row in
                 self._conn.execute(f"SELECT data FROM questions{where} ORDER BY id", params)]
 
     def snapshot(self, known: Mapping[int, Question] | None = None
@@ -394,7 +387,7 @@ class Store:
                     " ORDER BY id"):
                 mine = known.get(qid) if known is not None else None
                 questions.append(mine if mine is not None and mine.version == version
-                                 else _decode_question(data))
+                                 else decode_question(data))
             conn.execute("COMMIT")
         finally:
             conn.close()
@@ -410,7 +403,7 @@ class Store:
         rows = self._conn.execute(
             "SELECT seq, after FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
         ).fetchall()
-        return [(s, _decode_question(after)) for s, after in rows]
+        return [(s, decode_question(after)) for s, after in rows]
 
     def change_rows(self, command_id: int) -> list[ChangeRow]:
         rows = self._conn.execute(
@@ -419,8 +412,8 @@ class Store:
         ).fetchall()
         return [
             ChangeRow(seq=r[0], question_id=r[1], at=r[2], actor=r[3], action=r[4],
-                      after=_decode_question(r[5]),
-                      before=_decode_question(r[6]) if r[6] is not None else None,
+                      after=decode_question(r[5]),
+                      before=decode_question(r[6]) if r[6] is not None else None,
                       detail=_decode_any(r[7]), command_id=r[8])
             for r in rows
         ]
