@@ -14,6 +14,7 @@ or another tool) is left as it is: readers go through `hint_pairs()`, which acce
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
@@ -40,7 +41,7 @@ class SimilarHints(Sequence[dict[str, Any]]):
         so that packing and writing back out always gives the same JSON."""
         if type(raw) is not list or not raw or len(raw) > MAX_PACKED:
             return None
-        values: list[int] = []
+        pairs: list[tuple[int, int]] = []
         for item in raw:
             if type(item) is not dict or len(item) != 2:
                 return None
@@ -51,8 +52,8 @@ class SimilarHints(Sequence[dict[str, Any]]):
             thousandths = round(score * 1000)
             if thousandths / 1000 != score:
                 return None
-            values += (qid, thousandths)
-        return cls(struct.pack(f"<{'QH' * len(raw)}", *values))
+            pairs.append((qid, thousandths))
+        return cls.from_thousandths(pairs)
 
     @classmethod
     def from_thousandths(cls, pairs: list[tuple[int, int]]) -> SimilarHints:
@@ -96,10 +97,7 @@ class SimilarHints(Sequence[dict[str, Any]]):
 
 def pack_meta(meta: dict[str, Any]) -> dict[str, Any] | None:
     """A copy of `meta` with its hint list packed, or None when there is nothing to pack."""
-    raw = meta.get("similar")
-    if type(raw) is not list:
-        return None
-    packed = SimilarHints.from_json(raw)
+    packed = SimilarHints.from_json(meta.get("similar"))
     return None if packed is None else {**meta, "similar": packed}
 
 
@@ -108,7 +106,7 @@ def hint_pairs(meta: Mapping[str, Any], limit: int = 20) -> list[tuple[int, floa
     (an imported question can carry any JSON there)."""
     raw = meta.get("similar")
     if isinstance(raw, SimilarHints):
-        return list(raw.pairs())[:limit]
+        return list(itertools.islice(raw.pairs(), limit))
     found: list[tuple[int, float]] = []
     if not isinstance(raw, list):
         return found
