@@ -35,6 +35,18 @@ class Sink(Protocol):
     def checkpoint(self, name: str) -> Any | None: ...
 
 
+async def submit_counted(sink: Sink, health: HealthRegistry, name: str,
+                         incomings: Sequence[Incoming], checkpoint: Checkpoint | None = None
+                         ) -> int:
+    """Submit a page (and the checkpoint after it); the new messages count towards the
+    collector's rate in its health, the duplicates do not. Returns how many were new."""
+    results = await sink.submit_batch(incomings, checkpoint)
+    created = sum(1 for r in results if r.created)
+    if created:
+        health.count(name, created)
+    return created
+
+
 class Collector(Protocol):
     name: str
 

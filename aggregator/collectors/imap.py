@@ -45,7 +45,7 @@ from imapclient.exceptions import LoginError
 from ..health import HealthRegistry
 from ..model import Incoming
 from ..queue import Checkpoint
-from .base import CollectorStopped, Sink
+from .base import CollectorStopped, Sink, submit_counted
 from .email_parse import evaluate
 from .email_rules import SubjectRules
 from .imap_connect import ImapSettings, close_quietly, connect, resolve_login
@@ -275,11 +275,8 @@ class ImapCollector:
 
     async def _commit(self, sink: Sink, incomings: list[Incoming], checkpoint: dict[str, int],
                       progress: dict[str, Any]) -> None:
-        results = await sink.submit_batch(
-            incomings, Checkpoint(self.settings.checkpoint_name, checkpoint))
-        created = sum(1 for r in results if r.created)
-        if created:
-            self.health.count(self.name, created)
+        await submit_counted(sink, self.health, self.name, incomings,
+                             Checkpoint(self.settings.checkpoint_name, checkpoint))
         self.health.update_detail(self.name, backlog=progress)
 
 

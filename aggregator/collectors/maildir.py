@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..health import HealthRegistry
 from ..model import Incoming
-from .base import CollectorStopped, Sink
+from .base import CollectorStopped, Sink, submit_counted
 from .email_parse import evaluate
 from .email_rules import SubjectRules
 
@@ -106,10 +106,7 @@ class MaildirCollector:
                                     backlog={"done": start, "total": total})
                 incomings, handled = await asyncio.to_thread(
                     read_page, files[start:start + PAGE], self.rules)
-                results = await sink.submit_batch(incomings)
-                created = sum(1 for r in results if r.created)
-                if created:
-                    self.health.count(self.name, created)
+                await submit_counted(sink, self.health, self.name, incomings)
                 seen.update(handled)
             state = self.health.get(self.name)
             if state is None or state.state != "live":

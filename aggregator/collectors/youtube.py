@@ -33,7 +33,14 @@ from ..config import Config
 from ..health import HealthRegistry
 from ..model import Question, Source, parse_iso, to_iso
 from ..queue import Checkpoint
-from .base import Backoff, CollectorEnded, CollectorStopped, Sink, retry_time
+from .base import (
+    Backoff,
+    CollectorEnded,
+    CollectorStopped,
+    Sink,
+    retry_time,
+    submit_counted,
+)
 from .youtube_client import (
     AUTH, ENDED, NOT_FOUND, PAGE_TOKEN, QUOTA, REVOKED, TRANSIENT, ApiError, YouTubeApi,
 )
@@ -235,11 +242,8 @@ class YouTubeCollector:
         self.state.page_token = page.next_page_token or self.state.page_token
         self.state.history_done = True
         self.state.pending = page.moderation
-        results = await sink.submit_batch(page.incomings,
-                                          Checkpoint(CHECKPOINT, self.state.to_value()))
-        created = sum(1 for r in results if r.created)
-        if created:
-            self.health.count(NAME, created)
+        await submit_counted(sink, self.health, NAME, page.incomings,
+                             Checkpoint(CHECKPOINT, self.state.to_value()))
         await self._apply_moderation()
 
     async def _apply_moderation(self) -> None:

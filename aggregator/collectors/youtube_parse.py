@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..model import Author, Incoming, Source, to_iso
+from ..model import Author, Incoming, Source, parse_iso, to_iso
 from ..sanitize import clean_line, clean_text
 
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
@@ -175,7 +174,7 @@ def _timestamp(value: Any) -> str | None:
     if not isinstance(value, str) or len(value) > 64:
         return None
     try:
-        return to_iso(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        return to_iso(parse_iso(value))
     except (ValueError, OverflowError):
         return None
 
