@@ -89,7 +89,6 @@ class FakeYouTubeAPI:
         self.requests: list[RecordedRequest] = []
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = set()
-        self.revoked = False
         self._failures: list[tuple[str, str, int]] = []  # (endpoint, reason, status)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -384,8 +383,7 @@ class FakeYouTubeAPI:
         form = await request.post()
         grant = form.get("grant_type")
         with self._lock:
-            if grant == "refresh_token" and (self.revoked or form.get("refresh_token")
-                                             not in self.refresh_tokens):
+            if grant == "refresh_token" and form.get("refresh_token") not in self.refresh_tokens:
                 return web.json_response({"error": "invalid_grant",
                                           "error_description": "Token has been expired or "
                                                                "revoked."}, status=400)

@@ -39,7 +39,6 @@ class FakeZoomCloud:
         self.refused = 0  # connections refused for a bad token
         self.heartbeats = 0
         self.reports: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, id) -> report
-        self.report_requests = 0
         self._live: dict[web.WebSocketResponse, web.Request] = {}
         self._changed = asyncio.Event()
         self._ids = itertools.count(1)
@@ -184,7 +183,6 @@ class FakeZoomCloud:
         return ws
 
     async def _report(self, request: web.Request) -> web.Response:
-        self.report_requests += 1
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or not self._valid(auth[len("Bearer "):]):
             return web.json_response({"code": 124, "message": "Invalid access token."},
