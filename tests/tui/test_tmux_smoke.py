@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.model import Status
+from aggregator.simulators.imap_server import free_port
 from aggregator.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,12 +54,6 @@ class Tmux:
                 return screen
             time.sleep(0.2)
         raise AssertionError(f"{text!r} did not appear; the screen was:\n{screen}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_command(tmp_path: Path, then: str) -> tuple[Path, str]:

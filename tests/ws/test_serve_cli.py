@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,10 @@ import pytest
 
 from aggregator.config import parse_config
 from aggregator.runtime import Runtime
+from aggregator.simulators.imap_server import free_port
 from aggregator.store import Store
 from tests.conftest import ROOT, townhall
 from tests.ws.conftest import ENV, TOKENS, config_text
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_refuses_a_public_address_without_tokens(tmp_path: Path) -> None:
