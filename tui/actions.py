@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aggregator.commands import CommandError
+from aggregator.hints import hint_pairs
 from aggregator.model import DISMISS_REASONS, OPEN_STATUSES, Question, Status
 
 from .screens.help import HelpScreen
 from .screens.modals import ChoicePrompt, ConfirmPrompt, NewQuestionPrompt, TextPrompt
-from .widgets.detail import similar_ids
-from .widgets.rows import one_line
+from .widgets.rows import clip
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -216,11 +216,11 @@ class ModerationActions:
         if q is None:
             return
         choices = []
-        for qid, score in similar_ids(q):
+        for qid, score in hint_pairs(q.meta):
             other = self.model.questions.get(qid)
             if other is not None and qid != q.id:
                 choices.append((str(qid), f"#{qid} ({score:.0%}) "
-                                f"{one_line(other.display_text, 60)[:60]}"))
+                                f"{clip(other.display_text, 60)}"))
         self.ask(ChoicePrompt(f"Merge #{q.id} into which question?", choices,
                               free_text="or type its number, e.g. 12"),
                  lambda answer: self._merge(q, answer))
@@ -238,7 +238,7 @@ class ModerationActions:
         if q is None:
             return
         n = affected_by_ban(self.model, q)
-        message = (f"Ban {one_line(q.author.name, 60)[:60]} ({q.identity})?\n"
+        message = (f"Ban {clip(q.author.name, 60)} ({q.identity})?\n"
                    f"This affects {n} open question{'s' if n != 1 else ''}: new ones are "
                    "dismissed as banned, queued and live ones are flagged. u undoes it.")
         self.ask(ConfirmPrompt("Ban the author", message),

@@ -12,12 +12,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.screen import Screen
 
 from aggregator.client import Client
 
-from .keymap import KEYS, display_keys, effective_keys, validate_keymap
+from .keymap import APP_KEY_IDS, KEYS, display_keys, effective_keys, validate_keymap
 from .screens.main import MainScreen
 
 Clock = Callable[[], datetime]
@@ -29,10 +28,8 @@ def system_clock() -> datetime:
 
 class ModeratorApp(App[None]):
     CSS_PATH = Path(__file__).with_name("townhall.tcss")
-    BINDINGS = [Binding(spec.keys, spec.action, spec.footer, show=spec.show, id=spec.id,
-                        tooltip=spec.description,
-                        priority=spec.id == "quit")
-                for spec in KEYS if spec.id in ("help", "command_palette", "quit")]
+    BINDINGS = [spec.binding(priority=spec.id == "quit") for spec in KEYS
+                if spec.id in APP_KEY_IDS]
 
     def __init__(self, client: Client, *, keymap: dict[str, str] | None = None,
                  meeting_title: str = "Townhall", answerers: list[str] | None = None,
@@ -40,6 +37,7 @@ class ModeratorApp(App[None]):
         super().__init__()
         self.client = client
         self.user_keymap = validate_keymap(keymap)
+        self._keys = effective_keys(self.user_keymap)
         self.title = meeting_title
         self.sub_title = f"moderator: {getattr(client, 'actor', '?')}"
         self.answerers = list(answerers or [])
@@ -56,7 +54,7 @@ class ModeratorApp(App[None]):
             self.notify(notice, markup=False, timeout=10)
 
     def keys_for(self, binding_id: str) -> str:
-        return display_keys(effective_keys(self.user_keymap)[binding_id])
+        return display_keys(self._keys[binding_id])
 
     def action_help(self) -> None:
         if self.main is not None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from textual.binding import Binding
+
 from aggregator.config import ConfigError
 
 
@@ -25,6 +27,10 @@ class KeySpec:
     @property
     def footer(self) -> str:
         return self.short or self.description
+
+    def binding(self, *, priority: bool = False) -> Binding:
+        return Binding(self.keys, self.action, self.footer, show=self.show, id=self.id,
+                       tooltip=self.description, priority=priority)
 
 
 KEYS: tuple[KeySpec, ...] = (
@@ -74,6 +80,8 @@ LIST_KEYS: tuple[KeySpec, ...] = (
 )
 
 ALL_KEYS: tuple[KeySpec, ...] = KEYS + LIST_KEYS
+#: the keys the app holds (they work on every screen); the other KEYS are the main screen's
+APP_KEY_IDS = frozenset({"help", "command_palette", "quit"})
 BINDING_IDS = frozenset(spec.id for spec in ALL_KEYS)
 
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
@@ -27,7 +26,7 @@ from aggregator.model import HistoryEntry, Question
 from aggregator.subscription import Change, Snapshot
 
 from ..actions import ModerationActions
-from ..keymap import KEYS
+from ..keymap import APP_KEY_IDS, KEYS
 from ..queue_model import VIEWS, QueueModel
 from ..widgets.detail import DetailPane
 from ..widgets.key_footer import KeyFooter
@@ -60,9 +59,7 @@ def tabs_content(model: QueueModel, pending_new: int, jump_key: str) -> Content:
 
 
 class MainScreen(ModerationActions, Screen[None]):
-    BINDINGS = [Binding(spec.keys, spec.action, spec.footer, show=spec.show, id=spec.id,
-                        tooltip=spec.description)
-                for spec in KEYS if spec.id not in ("help", "command_palette", "quit")]
+    BINDINGS = [spec.binding() for spec in KEYS if spec.id not in APP_KEY_IDS]
 
     def __init__(self, client: Client, clock: Callable[[], datetime] | None,
                  answerers: list[str]) -> None:

@@ -17,7 +17,7 @@ from textual.widgets import Static
 from aggregator.hints import hint_pairs
 from aggregator.model import HistoryEntry, Question
 
-from .rows import SOURCE_LABELS, one_line
+from .rows import SOURCE_LABELS, clip, one_line
 
 RAW_BODY_KEYS = ("raw_body", "raw", "body_raw")
 SHOWN_ELSEWHERE = {"similar", "subject", *RAW_BODY_KEYS}
@@ -34,11 +34,6 @@ def raw_body(q: Question) -> str | None:
 
 def _field(label: str, value: object) -> tuple[tuple[str, str], str, str]:
     return ((f"{label}: ", LABEL), one_line(str(value), 400), "\n")
-
-
-def similar_ids(q: Question) -> list[tuple[int, float]]:
-    """The question's duplicate hints (issue 9) as (id, score) pairs."""
-    return hint_pairs(q.meta)
 
 
 def detail_content(q: Question, questions: Mapping[int, Question], *, show_raw: bool,
@@ -82,12 +77,12 @@ def detail_content(q: Question, questions: Mapping[int, Question], *, show_raw: 
     for key, value in sorted(q.meta.items()):
         if key not in SHOWN_ELSEWHERE and isinstance(value, (str, int, float)):
             parts += _field(key.replace("_", " ").capitalize(), value)
-    similar = similar_ids(q)
+    similar = hint_pairs(q.meta)
     if similar:
         parts += ["\n", ("Similar questions (m merges)\n", LABEL)]
         for qid, score in similar:
             other = questions.get(qid)
-            text = one_line(other.display_text, 80)[:80] if other else "(not loaded)"
+            text = clip(other.display_text, 80) if other else "(not loaded)"
             parts += [(f"#{qid} ", "bold"), (f"{score:.0%} ", "dim"), text, "\n"]
     parts += ["\n", ("History\n", LABEL)]
     if history is None:

@@ -16,7 +16,6 @@ from datetime import datetime
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -34,8 +33,7 @@ Clock = Callable[[], datetime]
 class QueueList(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"queue-list--cursor", "queue-list--dim", "queue-list--marks",
                          "queue-list--header", "queue-list--live"}
-    BINDINGS = [Binding(spec.keys, spec.action, spec.description, show=False, id=spec.id)
-                for spec in LIST_KEYS]
+    BINDINGS = [spec.binding() for spec in LIST_KEYS]
 
     #: arrivals above the viewport since the moderator left the top
     pending_new: reactive[int] = reactive(0)
@@ -70,11 +68,8 @@ class QueueList(ScrollView, can_focus=True):
     def reset(self) -> None:
         """The view changed wholesale (load, view switch, search): start at the top."""
         self._strips.clear()
-        self.pending_new = 0
         self._sync_size()
-        self.scroll_to(y=0, animate=False, immediate=True)
-        self._place_cursor(0)
-        self.refresh()
+        self.jump_to_top()
 
     def _sync_size(self) -> None:
         # One extra line for the header, which is drawn as the first line of the viewport.

@@ -28,6 +28,11 @@ def one_line(text: str, max_chars: int) -> str:
     return _NOT_ONE_LINE.sub(" ", text[: max_chars * 2 + 8])
 
 
+def clip(text: str, max_chars: int) -> str:
+    """One line of at most `max_chars` characters (for messages and labels, not columns)."""
+    return one_line(text, max_chars)[:max_chars]
+
+
 def fit(text: str, width: int) -> str:
     """Exactly `width` cells: cut with an ellipsis when too long, padded when short."""
     if width <= 0:

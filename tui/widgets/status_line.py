@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from aggregator.health import CollectorHealth
 
-from .rows import one_line
+from .rows import clip, one_line
 
 STATE_STYLE = {"live": "bold $success", "starting": "$warning", "waiting": "$warning",
                "backoff": "bold $warning", "ended": "dim", "stopped": "bold $error"}
@@ -25,14 +25,14 @@ def _detail_text(detail: dict[str, Any]) -> str:
     """"quota spent 120, quota projected 9000": every detail as short key/value pairs."""
     items = [f"{str(k).replace('_', ' ')} {v}" for k, v in sorted(detail.items())
              if isinstance(v, (str, int, float, bool))]
-    return one_line(", ".join(items), 120)[:120]
+    return clip(", ".join(items), 120)
 
 
 def health_parts(h: CollectorHealth) -> list[Any]:
-    parts: list[Any] = [(one_line(h.name, 20)[:20], "bold"), " ",
+    parts: list[Any] = [(clip(h.name, 20), "bold"), " ",
                         (h.state, STATE_STYLE.get(h.state, ""))]
     if h.reason:
-        parts += [": ", one_line(h.reason, 80)[:80]]
+        parts += [": ", clip(h.reason, 80)]
     if h.state == "backoff" and h.retry_at:
         parts += [f" (retry {h.retry_at[11:19]})"]
     if h.name != "server":
