@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import asyncio
 import statistics
 import tempfile
@@ -31,11 +30,6 @@ from aggregator.simulators.imap_server import PymapServer
 from aggregator.simulators.mail_writer import build_mail, sample_mail
 from aggregator.store import Store
 from bench._report import peak_rss_mb, table, write_section
-
-
-def cpu_self() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def cpu_of(pid: int) -> float:
@@ -78,7 +72,7 @@ async def run(count: int, workdir: Path) -> dict[str, object]:
                                   health, lambda _env: server.password)
         progress: list[str] = []
         assert server.process is not None
-        cpu0, server_cpu0 = cpu_self(), cpu_of(server.process.pid)
+        cpu0, server_cpu0 = time.process_time(), cpu_of(server.process.pid)
         began = time.perf_counter()
         task = asyncio.create_task(supervise(collector, queue, health))
         deadline = began + 300
@@ -91,7 +85,7 @@ async def run(count: int, workdir: Path) -> dict[str, object]:
                 break
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - began
-        cpu, server_cpu = cpu_self() - cpu0, cpu_of(server.process.pid) - server_cpu0
+        cpu, server_cpu = time.process_time() - cpu0, cpu_of(server.process.pid) - server_cpu0
         taken = len(queue)
         latencies = []
         for i in range(5):

@@ -24,7 +24,7 @@ from pathlib import Path
 import msgspec
 
 from bench._report import peak_rss_mb, table, write_section
-from aggregator.model import to_iso
+from aggregator.model import DISMISS_REASONS, to_iso
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 3.0
@@ -32,8 +32,6 @@ TARGET_MB = 400
 #: runs per format: the machine is shared, so the best run is the one least disturbed
 REPEATS = 3
 SOURCES = ["youtube", "zoom", "email", "manual", "zoom_qa"]
-REASONS = ["off_topic", "duplicate", "disrespectful", "case_specific", "spam",
-           "not_a_question", "banned", "withdrawn"]
 WORDS = ("grants affiliates board strategy policy volunteers API conference budget community "
          "movement chapter election safety harassment translation funding").split()
 
@@ -67,7 +65,7 @@ def generate(n: int, seed: int = 8) -> bytes:
             fields = {"status": "follow_up", "assignee": "Jan"}
             history += [{"at": later, "actor": "Simona", "action": "follow_up", "detail": {}}]
         elif roll < 0.75:
-            reason = rng.choice(REASONS)
+            reason = rng.choice(DISMISS_REASONS)
             fields = {"status": "dismissed", "dismiss_reason": reason}
             history += [{"at": later, "actor": "Patrick", "action": "dismiss",
                          "detail": {"reason": reason}}]

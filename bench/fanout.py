@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -76,7 +77,7 @@ async def serve_and_feed(config_path: str, out: str, seconds: float, rate: int) 
                 task.add_done_callback(pending.discard)
             if time.monotonic() >= next_page_change and n > 10:
                 next_page_change += 0.1
-                with contextlib_suppress(CommandError):
+                with contextlib.suppress(CommandError):
                     await queue.apply(Command(op="approve", question=n - 5), "bench")
                     await queue.apply(Command(op="next"), "bench")
             target = start + tick * (n // per_tick)
@@ -86,12 +87,6 @@ async def serve_and_feed(config_path: str, out: str, seconds: float, rate: int) 
         await asyncio.sleep(1.0)  # let the clients drain
         Path(out).write_text(json.dumps({"stamps": stamps, "submitted": n,
                                          "elapsed": elapsed}))
-
-
-def contextlib_suppress(*exc: type[BaseException]):  # noqa: ANN201
-    import contextlib
-
-    return contextlib.suppress(*exc)
 
 
 # --- the clients --------------------------------------------------------------------------------

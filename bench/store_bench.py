@@ -23,7 +23,7 @@ from aggregator.queue import QuestionQueue
 from aggregator.runtime import tune_gc
 from aggregator.store import Store
 
-from ._report import table, write_section
+from ._report import percentile, table, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,11 +32,6 @@ def message(n: int, prefix: str = "m") -> Incoming:
     return Incoming(source="youtube", external_id=f"{prefix}{n}",
                     author=Author(name=f"Person {n % 500}", id=f"UC{n % 500}"),
                     text=f"Question number {n}: how will the foundation handle this next year?")
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
 
 
 async def submit_rate(submitters: int, total: int) -> tuple[float, float, float]:

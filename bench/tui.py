@@ -29,7 +29,7 @@ from aggregator.queue import QuestionQueue
 from aggregator.runtime import tune_gc
 from aggregator.store import Store
 from aggregator.triage import Rules
-from bench._report import peak_rss_mb, table, write_section
+from bench._report import peak_rss_mb, percentile, table, write_section
 from tui.app import ModeratorApp, build_moderator_app
 
 WORDS = ("budget grants policy recording timeline community election board trust safety "
@@ -114,9 +114,7 @@ async def measure_keys(app: ModeratorApp, frames: FrameClock, rounds: int
 
 
 def summary(samples: list[float]) -> tuple[str, str]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"{statistics.median(ordered):.1f}", f"{p99:.1f}"
+    return f"{statistics.median(samples):.1f}", f"{percentile(samples, 99):.1f}"
 
 
 async def arrivals(queue: QuestionQueue, rate: int, seconds: float, stop: asyncio.Event
