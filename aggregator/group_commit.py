@@ -10,10 +10,11 @@ sharing the fsync; no submitter is released before its data is on disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,26 +80,35 @@ class GroupCommitWriter:
         conn = self._conn
         errors: list[BaseException | None] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for write, _ in batch:
-                conn.execute("SAVEPOINT one")
-                try:
-                    write.apply(conn)
-                except Exception as exc:  # this write fails alone
-                    conn.execute("ROLLBACK TO one")
-                    errors.append(StoreError(f"write failed: {exc}"))
-                else:
-                    errors.append(None)
-                conn.execute("RELEASE one")
-            conn.execute("COMMIT")
+            with transaction(conn):
+                for write, _ in batch:
+                    conn.execute("SAVEPOINT one")
+                    try:
+                        write.apply(conn)
+                    except Exception as exc:  # this write fails alone
+                        conn.execute("ROLLBACK TO one")
+                        errors.append(StoreError(f"write failed: {exc}"))
+                    else:
+                        errors.append(None)
+                    conn.execute("RELEASE one")
         except Exception as exc:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
             failure = StoreError(f"commit failed: {exc}")
             errors = [failure] * len(batch)
         return [(write, future, error) for (write, future), error in zip(batch, errors)]
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT; on any error ROLLBACK (whose own failure is not allowed to
+    hide the first error) and re-raise."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _resolve(

@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from .group_commit import GroupCommitWriter, StoreError
+from .group_commit import GroupCommitWriter, StoreError, transaction
 from .model import HistoryEntry, Question, encode_json, utc_now
 
 SCHEMA_VERSION = 2
@@ -290,15 +290,10 @@ class Store:
                 self._lock.acquire()
                 self._lock.release()
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with transaction(conn):
                     for statement in MIGRATIONS[target]:
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {target}")
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
 
     def start_writer(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Start the group-commit thread, bound to the running (or given) event loop."""
@@ -337,14 +332,9 @@ class Store:
         conn = _connect(self.path)
         try:
             conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 for write in writes:
                     write.apply(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         finally:
             conn.close()
 
