@@ -50,6 +50,34 @@ HEALTH_INTERVAL = 1.0
 TOKENS = web.AppKey("ws_tokens", Tokens)
 SESSIONS = web.AppKey("ws_sessions", set)
 
+
+class ChangedFrames:
+    """The `changed` frame of each recent change, encoded once per kind of page.
+
+    Every session of a role gets the same bytes for the same change; without this, each of N
+    connected pages presented and encoded every arrival again. Kept for the newest
+    `keep` frames (sessions read their changes within moments of each other).
+    """
+
+    def __init__(self, keep: int = 2_048) -> None:
+        self.keep = keep
+        self._frames: dict[tuple[str, int], bytes] = {}
+
+    def get(self, kind: str, change: Change) -> bytes:
+        """`kind` is the receiving role, or "tombstone" for a question leaving a page."""
+        frame = self._frames.get((kind, change.seq))
+        if frame is None:
+            question = change.question
+            body = tombstone(question) if kind == "tombstone" else present(kind, question)
+            frame = _encode({"type": "changed", "seq": change.seq, "question": body})
+            self._frames[(kind, change.seq)] = frame
+            if len(self._frames) > self.keep:
+                del self._frames[next(iter(self._frames))]
+        return frame
+
+
+FRAMES = web.AppKey("ws_changed_frames", ChangedFrames)
+
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
@@ -136,7 +164,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
                 await _send(ws, error_frame(exc.code, exc.message))
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"refused")
             return ws
-        session = Session(ws, request.app[QUEUE], request.app[HEALTH], hello)
+        session = Session(ws, request.app[QUEUE], request.app[HEALTH], hello,
+                          request.app[FRAMES])
         log.info("websocket %s connected as %s (%s)", peer, session.actor, session.role)
         await session.run(request.app[CONFIG].meeting.title)
         log.info("websocket %s (%s) disconnected", peer, session.actor)
@@ -170,8 +199,9 @@ class Session:
     """One authenticated connection."""
 
     def __init__(self, ws: web.WebSocketResponse, queue: QuestionQueue, health: HealthRegistry,
-                 hello: Hello) -> None:
+                 hello: Hello, frames: ChangedFrames) -> None:
         self.ws = ws
+        self.frames = frames
         self.queue = queue
         self.health = health
         self.role = hello.role
@@ -233,13 +263,11 @@ class Session:
         if visible(self.role, question):
             if self.role != "moderator":
                 self.shown.add(question.id)
-            body = present(self.role, question)
-        elif question.id in self.shown:
+            return self.frames.get(self.role, change)
+        if question.id in self.shown:
             self.shown.discard(question.id)
-            body = tombstone(question)
-        else:
-            return None
-        return _encode({"type": "changed", "seq": change.seq, "question": body})
+            return self.frames.get("tombstone", change)
+        return None
 
     async def _pump_health(self) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
@@ -306,5 +334,6 @@ def install(app: web.Application) -> None:
     """Mount `/ws` on `app` (called by create_app)."""
     app[TOKENS] = Tokens.from_config(app[CONFIG])
     app[SESSIONS] = set()
+    app[FRAMES] = ChangedFrames()
     app.on_shutdown.append(_close_all)
     app.router.add_get("/ws", websocket_handler)
