@@ -166,7 +166,6 @@ async def run(n: int, load_seconds: float, rounds: int, seeded: str | None) -> N
         await queue.start()
         tune_gc()  # as `townhall run` does (Runtime)
         app = build_moderator_app(LocalClient(queue, actor="bench"))
-        assert isinstance(app, ModeratorApp)
         async with app.run_test(size=(140, 45)) as pilot:
             while app.main is None or not app.main.loaded:
                 await asyncio.sleep(0.005)

@@ -77,7 +77,7 @@ class ModeratorApp(App[None]):
 
 def build_moderator_app(client: Client, *, keymap: dict[str, str] | None = None,
                         meeting_title: str = "Townhall", answerers: list[str] | None = None,
-                        clock: Clock | None = system_clock) -> App[None]:
+                        clock: Clock | None = system_clock) -> ModeratorApp:
     """The moderator TUI over `client`. Raises ConfigError for an unknown keymap binding id.
 
     `clock` is for tests and snapshots (a fixed time makes the age column stable).

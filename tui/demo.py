@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 
-from aggregator.aio import cancel_and_wait, stop_on_signals
-from aggregator.client import LocalClient
 from aggregator.demo import DemoOptions, DemoWorld, auto_moderate, play, summary
 from aggregator.runtime import Runtime
 
-from .app import build_moderator_app
-from .run import moderator_name
+from .run import run_tui
 
 
 async def run_demo(options: DemoOptions) -> int:
@@ -24,20 +21,10 @@ async def run_demo(options: DemoOptions) -> int:
         assert config is not None
         print(world.banner(), flush=True)
         async with Runtime(config) as runtime:
-            client = LocalClient(runtime.queue, runtime.health, actor=moderator_name(),
-                                 config=config)
-            app = build_moderator_app(client, meeting_title=config.meeting.title,
-                                      answerers=list(config.meeting.answerers))
-            app.startup_notices.append(world.banner())  # type: ignore[attr-defined]
             tasks = [asyncio.create_task(play(world, options.speed))]
             if options.auto_moderate:
                 tasks.append(asyncio.create_task(auto_moderate(runtime.queue, options.speed)))
-            try:
-                with stop_on_signals(app.exit):  # kill / a closed terminal: quit as ctrl+q does
-                    await app.run_async()
-            finally:
-                await cancel_and_wait(tasks)
-                await client.close()
+            await run_tui(runtime, config, notices=[world.banner()], tasks=tasks)
             print(world.banner().splitlines()[0])
             print(summary(runtime.queue), flush=True)
     if options.store:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+from collections.abc import Sequence
 
-from aggregator.aio import stop_on_signals
+from aggregator.aio import cancel_and_wait, stop_on_signals
 from aggregator.client import LocalClient
 from aggregator.config import Config
 from aggregator.runtime import Runtime
@@ -30,19 +31,29 @@ def moderator_name() -> str:
         return "moderator"
 
 
+async def run_tui(runtime: Runtime, config: Config, *, keymap: dict[str, str] | None = None,
+                  notices: Sequence[str] = (), tasks: Sequence[asyncio.Task[None]] = ()
+                  ) -> None:
+    """The moderator TUI over a started runtime until it quits (ctrl+q, or SIGTERM / SIGHUP
+    as ctrl+q); then `tasks` (work that ran alongside it) are cancelled and the client closed,
+    before the runtime's own shutdown."""
+    client = LocalClient(runtime.queue, runtime.health, actor=moderator_name(), config=config)
+    app = build_moderator_app(client, keymap=keymap, meeting_title=config.meeting.title,
+                              answerers=list(config.meeting.answerers))
+    app.startup_notices.extend(notices)
+    try:
+        with stop_on_signals(app.exit):  # kill / a closed terminal: quit as ctrl+q does
+            await app.run_async()
+    finally:
+        await cancel_and_wait(tasks)
+        await client.close()
+
+
 async def run_moderator(config: Config) -> None:
     keymap = validate_keymap(config.tui.keymap, config.source)  # bad keys: exit 2 before start
-    async with Runtime(config) as rt:
-        client = LocalClient(rt.queue, rt.health, actor=moderator_name(), config=config)
-        app = build_moderator_app(client, keymap=keymap, meeting_title=config.meeting.title,
-                                  answerers=list(config.meeting.answerers))
-        if config.source is None:
-            app.startup_notices.append(NO_CONFIG)  # type: ignore[attr-defined]
-        try:
-            with stop_on_signals(app.exit):  # kill / a closed terminal: quit as ctrl+q does
-                await app.run_async()
-        finally:
-            await client.close()
+    async with Runtime(config) as runtime:
+        await run_tui(runtime, config, keymap=keymap,
+                      notices=[NO_CONFIG] if config.source is None else [])
 
 
 def main(config: Config) -> int:
