@@ -1,26 +1,27 @@
-"""Group commit: the one writer thread of a store.
+"""Group commit: many writes, one transaction, one fsync.
 
-Submitters hand the thread a `Write` and await a future. The thread drains every pending write
-into one transaction, each write in its own savepoint so one bad write fails alone, commits, and
-only then hands the outcomes back to the event loop, where each write's `on_commit` (the queue
-publishes there, in commit order) runs before its submitter is released. Throughput comes from
-sharing the fsync; no submitter is released before its data is on disk.
+The queue's owner task (queue.py) hands over a whole batch of writes and awaits the outcome; the
+transaction runs on one dedicated writer thread, so the event loop keeps serving while SQLite
+syncs. Nothing is called back across threads: the outcome is the awaited return value, and the
+queue changes its memory only after it has it in hand.
+
+Each write runs in its own savepoint. A write that fails rolls back alone; the writes before it
+are committed, the writes after it are not attempted (they were decided in a state that
+included the failed one, so the queue decides them again). A failure of the transaction itself
+(BEGIN or COMMIT: a full disk, an I/O error) leaves nothing of the batch on disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
 import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import NamedTuple, Protocol
 
-if TYPE_CHECKING:
-    from .store import Write
-
+#: at most this many writes share one transaction (bounds a commit's latency under a flood)
 MAX_BATCH = 2_000
 
 
@@ -28,73 +29,63 @@ class StoreError(Exception):
     """The store cannot do what was asked; the message says why and what to do."""
 
 
-_STOP = object()
+class Applies(Protocol):
+    """A unit of writing: store.Write."""
+
+    def apply(self, conn: sqlite3.Connection) -> None: ...
+
+
+class Outcome(NamedTuple):
+    """What a batch left on disk: the first `committed` writes, nothing after them.
+
+    `error` is None when every write committed. Otherwise, when `failed` is an index, that write
+    failed alone (the ones before it are on disk, the ones after it were not tried); when
+    `failed` is None the transaction failed and no write of the batch is on disk.
+    """
+
+    committed: int
+    error: StoreError | None = None
+    failed: int | None = None
 
 
 class GroupCommitWriter:
-    """The one writer thread (see the module docstring)."""
+    """The one writer of a store: a dedicated thread with its own connection."""
 
-    def __init__(self, path: Path, loop: asyncio.AbstractEventLoop,
-                 connect: Callable[[Path], sqlite3.Connection]) -> None:
-        self._loop = loop
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    def __init__(self, path: Path, connect: Callable[[Path], sqlite3.Connection]) -> None:
         self._conn = connect(path)
         self._conn.execute("PRAGMA synchronous = FULL")
-        self._thread = threading.Thread(target=self._run, name="townhall-store-writer",
-                                        daemon=True)
-        self._thread.start()
+        self._executor = ThreadPoolExecutor(max_workers=1,
+                                            thread_name_prefix="townhall-store-writer")
 
-    def submit(self, write: Write) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = self._loop.create_future()
-        self._queue.put((write, future))
-        return future
+    async def commit(self, writes: Sequence[Applies]) -> Outcome:
+        """Write `writes` in one transaction on the writer thread; returns once it ended."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, commit_batch, self._conn, writes)
 
     def stop(self) -> None:
-        self._queue.put(_STOP)
-        self._thread.join()
+        self._executor.shutdown(wait=True)
         self._conn.close()
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            item = self._queue.get()
-            if item is _STOP:
-                break
-            batch = [item]
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stopping = True
-                    break
-                batch.append(nxt)
-            outcomes = self._commit(batch)
-            try:
-                self._loop.call_soon_threadsafe(_resolve, outcomes)
-            except RuntimeError:  # the loop is closed: nobody is waiting any more
-                pass
 
-    def _commit(self, batch: list[tuple[Write, asyncio.Future[None]]]) -> list[Any]:
-        conn = self._conn
-        errors: list[BaseException | None] = []
-        try:
-            with transaction(conn):
-                for write, _ in batch:
-                    conn.execute("SAVEPOINT one")
-                    try:
-                        write.apply(conn)
-                    except Exception as exc:  # this write fails alone
-                        conn.execute("ROLLBACK TO one")
-                        errors.append(StoreError(f"write failed: {exc}"))
-                    else:
-                        errors.append(None)
+def commit_batch(conn: sqlite3.Connection, writes: Sequence[Applies]) -> Outcome:
+    """The transaction of one batch (see the module docstring)."""
+    done = len(writes)
+    error: StoreError | None = None
+    try:
+        with transaction(conn):
+            for index, write in enumerate(writes):
+                conn.execute("SAVEPOINT one")
+                try:
+                    write.apply(conn)
+                except Exception as exc:  # this write fails alone
+                    conn.execute("ROLLBACK TO one")
                     conn.execute("RELEASE one")
-        except Exception as exc:
-            failure = StoreError(f"commit failed: {exc}")
-            errors = [failure] * len(batch)
-        return [(write, future, error) for (write, future), error in zip(batch, errors)]
+                    done, error = index, StoreError(f"write failed: {exc}")
+                    break
+                conn.execute("RELEASE one")
+    except Exception as exc:
+        return Outcome(0, StoreError(f"commit failed: {exc}"), None)
+    return Outcome(done, error, done if error is not None else None)
 
 
 @contextlib.contextmanager
@@ -109,25 +100,3 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         raise
-
-
-def _resolve(
-    outcomes: Iterable[tuple[Write, asyncio.Future[None], BaseException | None]],
-) -> None:
-    for write, future, error in outcomes:
-        callback_error: BaseException | None = None
-        try:
-            if error is None and write.on_commit is not None:
-                write.on_commit()
-            elif error is not None and write.on_error is not None:
-                write.on_error(error)
-        except Exception as exc:  # a subscriber bug must not strand the submitter
-            callback_error = exc
-        if future.done():
-            continue
-        if error is not None:
-            future.set_exception(error)
-        elif callback_error is not None:
-            future.set_exception(callback_error)
-        else:
-            future.set_result(None)

@@ -6,24 +6,24 @@ idempotent. Every change to a question is a row in `changes` with a global `seq`
 before and after, the actor and the command: it is the audit log, the question's history, and
 what a reconnecting client replays.
 
-Writes go through group commit (group_commit.py): concurrent submitters share one transaction
-and each is released only after it has committed.
+Writes go through group commit (group_commit.py): the queue's owner task hands over a batch of
+writes, one transaction commits them all, and the queue changes its memory only afterwards.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from .group_commit import GroupCommitWriter, StoreError, transaction
+from .group_commit import GroupCommitWriter, Outcome, StoreError, transaction
 from .model import HistoryEntry, Question, encode_json, utc_now
 
 SCHEMA_VERSION = 2
@@ -126,9 +126,14 @@ class CommandRow:
 
 @dataclass(slots=True)
 class Write:
-    """Everything one submit or command writes, committed together or not at all."""
+    """Everything one submit or command writes, committed together or not at all.
 
-    questions: list[Question] = field(default_factory=list)
+    `created` rows are inserted and `updated` rows must exist: a row is never replaced by
+    another message's (a clash on the id or on (source, external_id) fails the write).
+    """
+
+    created: list[Question] = field(default_factory=list)
+    updated: list[Question] = field(default_factory=list)
     changes: list[ChangeRow] = field(default_factory=list)
     command: CommandRow | None = None
     undone: tuple[int, int] | None = None  # (command id undone, by command id)
@@ -137,10 +142,6 @@ class Write:
     bans_removed: list[str] = field(default_factory=list)
     links_added: list[tuple[str, str]] = field(default_factory=list)  # (identity, person)
     links_removed: list[str] = field(default_factory=list)
-    #: run on the event loop, in commit order, before the submitter is released: this is where
-    #: the queue publishes, so a submitter that was cancelled meanwhile loses nothing
-    on_commit: Callable[[], None] | None = field(default=None, repr=False)
-    on_error: Callable[[BaseException], None] | None = field(default=None, repr=False)
 
     def apply(self, conn: sqlite3.Connection) -> None:
         now = utc_now()
@@ -155,14 +156,19 @@ class Write:
         if self.undone is not None:
             conn.execute("UPDATE commands SET undone_by = ? WHERE id = ?",
                          (self.undone[1], self.undone[0]))
-        encoded = {id(q): encode_question(q) for q in self.questions}
+        encoded = {id(q): encode_question(q) for q in (*self.created, *self.updated)}
         conn.executemany(
             "INSERT INTO questions (id, source, external_id, status, data)"
-            " VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data",
+            " VALUES (?, ?, ?, ?, ?)",
             [(q.id, q.source, q.external_id, q.status.value, encoded[id(q)])
-             for q in self.questions],
+             for q in self.created],
         )
+        if self.updated:
+            cursor = conn.executemany(
+                "UPDATE questions SET status = ?, data = ? WHERE id = ?",
+                [(q.status.value, encoded[id(q)], q.id) for q in self.updated])
+            if cursor.rowcount != len(self.updated):
+                raise StoreError("a changed question is not in the store")
         conn.executemany(
             "INSERT INTO changes (seq, question_id, command_id, at, actor, action, detail,"
             " before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -201,10 +207,17 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 class _Lock:
-    """An exclusive lock file next to the database that says which process holds it."""
+    """An exclusive lock on the database file itself, held while a process owns the store.
+
+    The lock is taken on the file (its inode), not on a name: a symlink, a hard link or `..` in
+    the path reach the same lock, so two servers can never own one store. It is a BSD `flock`,
+    which SQLite's own POSIX locks neither see nor disturb. The descriptor stays open until
+    `release()`, after SQLite's connections are closed (closing any descriptor of a file drops
+    the process's POSIX locks on it, SQLite's included).
+    """
 
     def __init__(self, db_path: Path) -> None:
-        self.path = db_path.with_name(db_path.name + ".lock")
+        self.path = db_path
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -212,16 +225,13 @@ class _Lock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+            holder = _flock_holder(os.fstat(fd))
             os.close(fd)
             raise StoreLocked(
-                f"{self.path.with_suffix('')} is in use by process {holder}: only one "
-                "`townhall run` or `serve` may own a database. Stop that process, or give "
-                "this one another [store] path. (`townhall export` works alongside it.)"
+                f"{self.path} is in use by {holder}: only one `townhall run` or `serve` may "
+                "own a database (whatever path names it). Stop that process, or give this one "
+                "another [store] path. (`townhall export` works alongside it.)"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        os.fsync(fd)
         self._fd = fd
 
     def release(self) -> None:
@@ -229,6 +239,23 @@ class _Lock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def _flock_holder(st: os.stat_result) -> str:
+    """"process N" holding a flock on the file `st` describes, read from /proc/locks (Linux);
+    "another process" where that cannot be told."""
+    device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}"
+    same_inode: list[tuple[str, str]] = []  # (device, pid); overlay filesystems report
+    with contextlib.suppress(OSError):      # another device number there than stat does
+        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
+            for line in locks:
+                fields = line.split()
+                if len(fields) > 5 and fields[1] == "FLOCK" and fields[3] == "WRITE":
+                    dev, _, ino = fields[5].rpartition(":")
+                    if ino == str(st.st_ino):
+                        same_inode.append((dev, fields[4]))
+    pids = [pid for dev, pid in same_inode if dev == device] or [pid for _, pid in same_inode]
+    return f"process {pids[0]}" if len(set(pids)) == 1 else "another process"
 
 
 class Store:
@@ -295,11 +322,10 @@ class Store:
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {target}")
 
-    def start_writer(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        """Start the group-commit thread, bound to the running (or given) event loop."""
+    def start_writer(self) -> None:
+        """Start the group-commit writer thread (the queue does, at start)."""
         if self._writer is None:
-            loop = loop or asyncio.get_running_loop()
-            self._writer = GroupCommitWriter(self.path, loop, _connect)
+            self._writer = GroupCommitWriter(self.path, _connect)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -318,11 +344,11 @@ class Store:
 
     # --- writes ---------------------------------------------------------------------------
 
-    def write(self, write: Write) -> asyncio.Future[None]:
-        """Queue `write` for the next group commit; the future resolves once it is on disk."""
+    async def commit(self, writes: Sequence[Write]) -> Outcome:
+        """Write a batch in one transaction (group_commit.py); returns what is on disk."""
         if self._writer is None:
             raise StoreError("the store's writer is not running (call start_writer)")
-        return self._writer.submit(write)
+        return await self._writer.commit(writes)
 
     def write_now(self, writes: Iterable[Write]) -> None:
         """Write synchronously in one transaction, outside any event loop (imports).
