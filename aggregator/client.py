@@ -22,6 +22,10 @@ from .queue import QuestionQueue
 from .subscription import Change, Snapshot
 
 
+#: events handed over but not yet taken by the TUI; beyond this the subscription buffers
+EVENTS_WAITING = 1_000
+
+
 class HealthChanged(msgspec.Struct, frozen=True):
     collectors: list[CollectorHealth]
 
@@ -69,16 +73,18 @@ class LocalClient:
         self.config = config or Config()
 
     async def events(self) -> AsyncIterator[ClientEvent]:
-        out: asyncio.Queue[ClientEvent] = asyncio.Queue()
+        # Bounded: while the TUI is busy the pumps wait, the subscription's own buffer fills
+        # and, past its limit, it catches up from the store; memory stays bounded either way.
+        out: asyncio.Queue[ClientEvent] = asyncio.Queue(maxsize=EVENTS_WAITING)
         subscription = self.queue.subscribe(None)
 
         async def pump_changes() -> None:
             async for event in subscription:
-                out.put_nowait(event)
+                await out.put(event)
 
         async def pump_health() -> None:
             while True:
-                out.put_nowait(HealthChanged(self.health.snapshot()))
+                await out.put(HealthChanged(self.health.snapshot()))
                 await self.health.changed()
 
         tasks = [asyncio.create_task(pump_changes()), asyncio.create_task(pump_health())]

@@ -40,6 +40,13 @@ ROLE_OPS: dict[str, frozenset[str]] = {
 #: ops that name no question (`question` is null)
 QUESTIONLESS_OPS = frozenset({"next", "unban", "undo", "add", "flag_author", "link", "unlink"})
 
+#: ops the queue decides itself (they read the audit log or build a new question)
+QUEUE_OPS = frozenset({"undo", "add"})
+
+#: the largest id SQLite can store (a 64-bit signed INTEGER); a larger number names no question
+#: and would fail the write after everything was decided, so it is refused at the door
+MAX_ID = 2**63 - 1
+
 
 class CommandError(Exception):
     """A refused command. `code` is the protocol's: invalid, conflict, forbidden, not_found."""
@@ -63,6 +70,29 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
         if op not in ROLE_OPS.get(role, frozenset()):
             raise CommandError("forbidden", f"a {role} may not '{op}'")
         return cls(op=op, question=question, args=args, if_version=if_version)
+
+
+def _is_count(value: object, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= MAX_ID
+
+
+def check(command: Command) -> None:
+    """Refuse a malformed command before anything is decided: an unknown op, a `question` on an
+    op that names none or a missing or impossible one on an op that needs one, a bad
+    `if_version`, `args` that are not an object. Whether the question exists is decided later,
+    against the state of the moment (`not_found`)."""
+    op = command.op
+    if op not in HANDLERS and op not in QUEUE_OPS:
+        raise CommandError("invalid", f"unknown command {op!r}")
+    if op in QUESTIONLESS_OPS:
+        if command.question is not None:
+            raise CommandError("invalid", f"'{op}' names no question: send question null")
+    elif not _is_count(command.question, 1):
+        raise CommandError("invalid", f"'{op}' needs a question number (1 to {MAX_ID})")
+    if command.if_version is not None and not _is_count(command.if_version, 0):
+        raise CommandError("invalid", "if_version must be a question's version (0 or more)")
+    if not isinstance(command.args, dict):
+        raise CommandError("invalid", "args must be an object")
 
 
 class QueueView(Protocol):
@@ -188,12 +218,10 @@ def handler(*ops: str) -> Callable[[Handler], Handler]:
 
 def decide(view: QueueView, command: Command, actor: str) -> Effect:
     """The effect of `command` on the state `view`, or CommandError. Never mutates `view`."""
-    fn = HANDLERS.get(command.op)
-    if fn is None:
-        raise CommandError("invalid", f"unknown command '{command.op}'")
+    check(command)
+    fn = HANDLERS[command.op]
     if command.op not in QUESTIONLESS_OPS:
-        if not isinstance(command.question, int):
-            raise CommandError("invalid", f"'{command.op}' needs a question number")
+        assert command.question is not None
         q = view.get(command.question)
         if q is None:
             raise CommandError("not_found", f"there is no question #{command.question}")
@@ -202,8 +230,6 @@ def decide(view: QueueView, command: Command, actor: str) -> Effect:
                 "conflict",
                 f"#{q.id} changed meanwhile (version {q.version}, you saw {command.if_version})",
             )
-    if not isinstance(command.args, dict):
-        raise CommandError("invalid", "args must be an object")
     draft = Draft(view)
     fn(draft, command, actor)
     return draft.finish()
@@ -227,10 +253,24 @@ def _move(draft: Draft, q: Question, op: str, detail: dict[str, Any] | None = No
     return draft.update(q.id, op, detail, status=status, **fields)
 
 
+def _confirmed_private(q: Question, command: Command) -> dict[str, Any]:
+    """A private message (sent to the host alone, say) reaches the host list only once a
+    moderator confirmed it: the command carries `confirm_private: true`, and the question keeps
+    the mark `private_confirmed` (the pages and the public notes show it only with that mark,
+    and never with its asker). Returns the fields to set."""
+    if "private" not in q.flags or "private_confirmed" in q.flags:
+        return {}
+    if command.args.get("confirm_private") is not True:
+        raise CommandError(
+            "invalid", f"#{q.id} is a private message: confirm that the host may see it "
+                       "(send args confirm_private: true)")
+    return {"flags": (*q.flags, "private_confirmed")}
+
+
 @handler("approve", "reopen")
 def _approve(draft: Draft, command: Command, actor: str) -> None:
     q = _target(draft, command)
-    _move(draft, q, command.op)
+    _move(draft, q, command.op, **_confirmed_private(q, command))
     draft.join_host(q.id)
 
 
@@ -250,12 +290,13 @@ def _restore(draft: Draft, command: Command, actor: str) -> None:
 @handler("go_live")
 def _go_live(draft: Draft, command: Command, actor: str) -> None:
     q = _target(draft, command)
+    confirmation = _confirmed_private(q, command)
     live = draft.view.live_id()
     if live is not None and live != q.id:
         # Nothing is marked answered that was not: the live question goes back to the top.
         draft.update(live, "requeue", {"reason": f"#{q.id} went live"}, status=Status.QUEUED)
         draft.join_host(live, 0)
-    _move(draft, q, "go_live")
+    _move(draft, q, "go_live", **confirmation)
 
 
 @handler("next")
@@ -387,6 +428,14 @@ def person_identities(identity: str, links: dict[str, str]) -> list[str]:
     person = links.get(identity, links.get(key))
     linked = [i for i, p in links.items() if p == person] if person is not None else []
     return list(dict.fromkeys([identity, key, *linked]))
+
+
+def own_entries(q: Question) -> list[str]:
+    """The ban-list entries naming `q`'s author directly (links are resolved at lookup)."""
+    entries = [str(q.identity)]
+    if q.author.email:
+        entries.append(f"email:{q.author.email.lower()}")
+    return entries
 
 
 def ban_entries(q: Question, links: dict[str, str]) -> list[str]:

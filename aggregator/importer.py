@@ -234,6 +234,6 @@ def _in_parts(stripped: list[Question], rows: list[ChangeRow]) -> Iterator[Write
     """The import as parts of one transaction: the encoded JSON of 100,000 questions and their
     ~400,000 history rows (each row holds its question) took ~300 MB when built at once."""
     for start in range(0, len(stripped), WRITE_PART):
-        yield Write(questions=stripped[start:start + WRITE_PART])
+        yield Write(created=stripped[start:start + WRITE_PART])
     for start in range(0, len(rows), WRITE_PART):
         yield Write(changes=rows[start:start + WRITE_PART])

@@ -1,39 +1,39 @@
-"""QuestionQueue: the one place where state changes (design.md sections 2 and 4).
+"""QuestionQueue: the one place where state changes.
 
-Collectors `submit()`, moderators `apply()` commands, clients `subscribe()`. The queue keeps the
-whole state in memory for validation (single-threaded on the event loop, so commands are
-serialised without locks), gives every change a global `seq`, hands the write to the store's
-group commit, and publishes the change to subscribers only once it is on disk.
+Collectors `submit()`, moderators `apply()` commands, clients `subscribe()`. One asyncio task,
+the queue's owner, does all of it in arrival order:
 
-State in memory runs ahead of the disk while a write is pending; what subscribers see never
-does: snapshots and catch-up are read from the store, live changes arrive after commit.
+1. it takes everything waiting in its inbox as a batch;
+2. decides each item against the committed state plus the batch's earlier effects
+   (pending.py), so no decision ever reads a change that is not on disk;
+3. writes the whole batch in one transaction on the store's writer thread (group_commit.py);
+4. only then applies the committed items to memory and the indexes, publishes their changes
+   to subscribers and resolves each caller.
+
+Memory never runs ahead of the disk, so nothing is ever rolled back in memory. A write that
+fails fails its caller alone: the items before it are committed, the items after it are
+decided again in the next batch (they were decided in a state that included the failed one).
+When the transaction itself fails, every caller of the batch gets the error and nothing of it
+reaches memory or disk. First-in-first-out settles ordering: an undo takes back the actor's
+last command that came before it. docs/architecture.md tells the whole path of a question.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from array import array
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-import msgspec
-
 from .aio import cancel_and_wait
-from .commands import (
-    Command,
-    CommandError,
-    Draft,
-    Effect,
-    ban_entries,
-    canonical_identity,
-    decide,
-    revert,
-)
-from .model import Asker, Author, Incoming, Question, Source, Status, utc_now
-from .sanitize import clean_line, clean_text
-from .store import ChangeRow, CommandRow, Store, StoreError, Write
+from .commands import Command, CommandError, canonical_identity, check, own_entries
+from .decisions import Decided, decide_command, decide_submit
+from .model import Incoming, Question, Status
+from .pending import Pending
+from .sanitize import clean_line
+from .store import Store, StoreError
 from .subscription import Change, Subscription
 from .triage.rules import Assessment
 from .triage.similar import DuplicateIndex
@@ -57,8 +57,8 @@ class _NoTriage:
 
 #: up to this many questions at start the duplicate-hint index is built before start() returns
 SIMILAR_SYNC_LIMIT = 5_000
-
-INCOMING_STATUSES = frozenset({Status.NEW, Status.ANSWERED, Status.FOLLOW_UP})
+#: at most this many inbox items are decided and written together
+MAX_BATCH = 2_000
 
 
 @dataclass
@@ -67,6 +67,21 @@ class Checkpoint:
 
     name: str
     value: Any
+
+
+@dataclass(slots=True)
+class _Item:
+    """One inbox entry: a submit (`incomings`), a command, or a flush (neither)."""
+
+    future: asyncio.Future[Any]
+    incomings: Sequence[Incoming] = ()
+    checkpoint: Checkpoint | None = None
+    command: Command | None = None
+    actor: str = ""
+
+    @property
+    def is_undo(self) -> bool:
+        return self.command is not None and self.command.op == "undo"
 
 
 class QuestionQueue:
@@ -88,11 +103,11 @@ class QuestionQueue:
         self._seq = 0
         self._next_id = 1
         self._command_id = 0
-        self._pending: dict[int, asyncio.Future[None]] = {}
-        self._actor_pending: dict[str, set[asyncio.Future[None]]] = {}
+        self._inbox: deque[_Item] = deque()
+        self._arrived = asyncio.Event()
+        self._owner: asyncio.Task[None] | None = None
         self._subscribers: set[Subscription] = set()
-        self._started = False
-        # duplicate hints (triage.similar): follows every open question through _index/_forget
+        # duplicate hints (triage.similar): follows every open question through _index
         self.similar = DuplicateIndex()
         self._tracking = True
         self._similar_fill: asyncio.Task[None] | None = None
@@ -100,8 +115,12 @@ class QuestionQueue:
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    @property
+    def started(self) -> bool:
+        return self._owner is not None
+
     async def start(self) -> None:
-        """Rebuild the in-memory queue from the store and start its writer."""
+        """Rebuild the in-memory queue from the store; start its writer and its owner task."""
         self.store.start_writer()
         questions = self.store.load_questions()
         background = len(questions) > SIMILAR_SYNC_LIMIT
@@ -117,7 +136,7 @@ class QuestionQueue:
         self._next_id = max(self._questions, default=0) + 1
         self._stored_bans = self.store.bans()
         self.links = self.store.identity_links()
-        self._started = True
+        self._owner = asyncio.create_task(self._run(), name="queue-owner")
 
     async def _fill_similar(self, ids: list[int]) -> None:
         """Index a large store's open questions for duplicate hints after start, oldest first
@@ -140,13 +159,16 @@ class QuestionQueue:
         self._similar_fill = None
 
     async def close(self) -> None:
-        """Stop background work (the hint index fill); pending writes are the store's."""
+        """Finish what is in the inbox, then stop the owner task and background work."""
+        if self._owner is not None and not self._owner.done():
+            await self.flush()
+        owner, self._owner = self._owner, None
         task, self._similar_fill = self._similar_fill, None
-        await cancel_and_wait([task])
+        await cancel_and_wait([owner, task])
 
     async def flush(self) -> None:
-        """Wait until everything submitted so far is on disk."""
-        await self.store.write(Write())
+        """Wait until everything handed to the queue so far is decided and on disk."""
+        await self._enqueue(_Item(self._future()))
 
     # --- the read side (commands.QueueView) ------------------------------------------------
 
@@ -157,6 +179,14 @@ class QuestionQueue:
     @property
     def seq(self) -> int:
         return self._seq
+
+    @property
+    def command_id(self) -> int:
+        return self._command_id
+
+    @property
+    def next_id(self) -> int:
+        return self._next_id
 
     def get(self, question_id: int) -> Question | None:
         return self._questions.get(question_id)
@@ -188,10 +218,7 @@ class QuestionQueue:
         return sorted(self._by_entry.get(entry, ()))
 
     def is_banned(self, question: Question) -> bool:
-        bans = self.bans  # a property building a union: read once
-        if not bans:  # the common case, checked on every arrival
-            return False
-        return any(entry in bans for entry in ban_entries(question, self.links))
+        return Pending(self).is_banned(question)
 
     def history(self, question_id: int) -> list[Any]:
         return self.store.history(question_id)
@@ -199,41 +226,7 @@ class QuestionQueue:
     def checkpoint(self, name: str) -> Any | None:
         return self.store.checkpoint(name)
 
-    def _index(self, q: Question) -> None:
-        old = self._questions.get(q.id)
-        self._questions[q.id] = q
-        if self._tracking:
-            self.similar.track(q)
-        if old is None:
-            self._by_external.setdefault(q.source, {})[q.external_id] = q.id
-            for entry in _own_entries(q):
-                ids = self._by_entry.get(entry)
-                if ids is None:
-                    self._by_entry[entry] = array("Q", (q.id,))
-                else:
-                    ids.append(q.id)
-        if q.status is Status.QUEUED:
-            self._queued.add(q.id)
-        else:
-            self._queued.discard(q.id)
-        if q.status is Status.LIVE:
-            self._live = q.id
-        elif self._live == q.id:
-            self._live = None
-
-    def _forget(self, q: Question) -> None:
-        self._questions.pop(q.id, None)
-        self.similar.discard(q.id)
-        self._by_external.get(q.source, {}).pop(q.external_id, None)
-        for entry in _own_entries(q):
-            ids = self._by_entry.get(entry)
-            if ids is not None and q.id in ids:
-                ids.remove(q.id)
-        self._queued.discard(q.id)
-        if self._live == q.id:
-            self._live = None
-
-    # --- ingestion ------------------------------------------------------------------------
+    # --- the write side: everything goes through the inbox --------------------------------
 
     async def submit(self, incoming: Incoming, checkpoint: Checkpoint | None = None
                      ) -> SubmitResult:
@@ -248,244 +241,171 @@ class QuestionQueue:
         """Store a page of messages and the checkpoint after them in one transaction.
 
         Returns only after the commit. A message already stored (same source and external id)
-        is a duplicate: it is not stored again, and the call still waits for the first copy's
-        commit so that "returned" always means "on disk".
+        is a duplicate: it is not stored again, and "returned" still means "on disk".
         """
-        self._require_started()
-        results: list[SubmitResult] = []
-        created: list[Question] = []
-        waits: set[asyncio.Future[None]] = set()
-        now = utc_now()
-        for incoming in incomings:
-            existing = self._by_external.get(incoming.source, {}).get(incoming.external_id)
-            if existing is not None:
-                results.append(SubmitResult(self._questions[existing], False))
-                if existing in self._pending:
-                    waits.add(self._pending[existing])
-                continue
-            question = self._build(incoming, now)
-            self._index(question)
-            created.append(question)
-            results.append(SubmitResult(question, True))
-        changes = [
-            ChangeRow(seq=self._next_seq(), question_id=q.id, at=now, actor=q.source,
-                      action="received", after=q,
-                      detail={"status": q.status.value} if q.status is not Status.NEW else {})
-            for q in created
-        ]
-        if created or checkpoint is not None:
-            write = Write(questions=created, changes=changes,
-                          checkpoints={checkpoint.name: checkpoint.value} if checkpoint else {})
-            future = self._write(write, undo=lambda: [self._forget(q) for q in created])
-            for q in created:
-                self._pending[q.id] = future
-            future.add_done_callback(lambda _f: [self._pending.pop(q.id, None) for q in created])
-            waits.add(future)
-        if len(waits) == 1:  # one page, one commit: skip gather's extra future
-            await next(iter(waits))
-        elif waits:
-            await asyncio.gather(*waits)
-        return results
-
-    def _build(self, incoming: Incoming, now: str) -> Question:
-        status = incoming.status if incoming.status in INCOMING_STATUSES else Status.NEW
-        text = clean_text(incoming.text)
-        author = Author(
-            name=clean_line(incoming.author.name) or "(no name)",
-            id=clean_line(incoming.author.id, 320) or "(unknown)",
-            email=clean_line(incoming.author.email, 320) or None if incoming.author.email else None,
-            url=clean_line(incoming.author.url, 500) or None if incoming.author.url else None,
-        )
-        assessment = self.triage.assess(text, incoming.source)
-        similar = self.similar.hints(text)
-        qid = self._next_id
-        self._next_id += 1
-        question = Question(
-            id=qid, source=incoming.source, external_id=incoming.external_id, author=author,
-            text=text, sent_at=incoming.sent_at, received_at=now, status=status,
-            note=clean_text(incoming.note) or None if incoming.note else None,
-            askers=(Asker(source=incoming.source, name=author.name, id=author.id,
-                          email=author.email, question=qid),),
-            likely_question=assessment.likely_question, tags=assessment.tags,
-            flags=tuple(dict.fromkeys([*incoming.flags, *assessment.flags])),
-            meta={**incoming.meta, "similar": similar} if similar else incoming.meta,
-        )
-        if status is Status.NEW and self.is_banned(question):
-            question = msgspec.structs.replace(
-                question, status=Status.DISMISSED, dismiss_reason="banned",
-                flags=(*question.flags, "banned_author"))
-        return question
-
-    # --- commands -------------------------------------------------------------------------
+        return await self._enqueue(_Item(self._future(), incomings=list(incomings),
+                                         checkpoint=checkpoint))
 
     async def apply(self, command: Command, actor: str) -> list[Question]:
         """Apply a moderator's (or a collector's) command; returns the changed questions.
 
-        Raises CommandError (invalid, conflict, not_found) without changing anything.
-        Returns after the change is on disk and published.
+        Raises CommandError (invalid, conflict, not_found) without changing anything, or
+        StoreError when the write failed (then nothing changed either). Returns after the
+        change is on disk and published.
         """
-        self._require_started()
+        check(command)
         actor = clean_line(actor, 100) or "unknown"
-        # Each command is registered before anything is awaited, and an undo first waits for
-        # the actor's commands registered before it (never for itself or later ones): an undo
-        # sent while a command is still deciding or writing takes back that command, and two
-        # quick undos take back two commands.
-        in_flight = self._actor_pending.setdefault(actor, set())
-        earlier = list(in_flight)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        in_flight.add(done)
-        try:
-            if command.op == "undo" and earlier:
-                await asyncio.wait(earlier)  # unlike gather, never cancels what it waits on
-            return await self._apply(command, actor)
-        finally:
-            in_flight.discard(done)
-            if not in_flight and self._actor_pending.get(actor) is in_flight:
-                del self._actor_pending[actor]
-            if not done.done():
-                done.set_result(None)
+        return await self._enqueue(_Item(self._future(), command=command, actor=actor))
 
-    async def _apply(self, command: Command, actor: str) -> list[Question]:
-        horizon = self._next_id
+    def _future(self) -> asyncio.Future[Any]:
+        return asyncio.get_running_loop().create_future()
+
+    async def _enqueue(self, item: _Item) -> Any:
+        if self._owner is None:
+            raise StoreError("the queue is not started (await queue.start())")
+        self._inbox.append(item)
+        self._arrived.set()
+        # A caller cancelled before its item is decided withdraws it (the owner skips a done
+        # future); once decided, it is written whether or not anybody still waits.
+        return await item.future
+
+    # --- the owner task -------------------------------------------------------------------
+
+    async def _run(self) -> None:
         while True:
-            if command.op == "undo":
-                effect, undone = self._undo_effect(actor)
-            elif command.op == "add":
-                effect, undone = self._add_effect(command, actor), None
-            else:
-                effect, undone = decide(self, command, actor), None
-            creating = {self._pending[after.id] for _, after, _, _ in effect.changes
-                        if after.id in self._pending and after.id < horizon}
-            if not creating:
-                break
-            # A question this command changes is still being created. Its commit decides
-            # whether it exists: a command written after a failed creation would bring the
-            # row back on disk while memory has forgotten it. So wait, then decide again.
-            # Only for questions that existed when the command came: a ban must not wait for
-            # ever behind its author's flood (those are written after it anyway, and a lone
-            # failing creation between them is the rare case left).
-            await asyncio.wait(creating)
-        if not (effect.changes or effect.bans_added or effect.bans_removed
-                or effect.links_added or effect.links_removed):
-            return []
-        self._command_id += 1
-        command_id = self._command_id
-        now = utc_now()
-        changes = [
-            ChangeRow(seq=self._next_seq(), question_id=after.id, at=now, actor=actor,
-                      action=action, after=after, before=before, detail=detail,
-                      command_id=command_id)
-            for before, after, action, detail in effect.changes
-        ]
-        previous_links = {i: self.links[i] for i in effect.links_removed if i in self.links}
-        previous_links.update({i: self.links[i] for i, _ in effect.links_added if i in self.links})
-        write = Write(
-            questions=[after for _, after, _, _ in effect.changes],
-            changes=changes,
-            command=CommandRow(
-                id=command_id, at=now, actor=actor, op=command.op,
-                question_id=command.question, args=dict(command.args),
-                effects={"bans_added": effect.bans_added, "bans_removed": effect.bans_removed,
-                         "links_added": effect.links_added, "links_removed": effect.links_removed,
-                         "previous_links": previous_links, **effect.summary}),
-            undone=(undone, command_id) if undone is not None else None,
-            bans_added=[(entry, actor) for entry in effect.bans_added],
-            bans_removed=effect.bans_removed,
-            links_added=effect.links_added,
-            links_removed=effect.links_removed,
-        )
-        befores = [(before, after) for before, after, _, _ in effect.changes]
-        for _, after in befores:
-            self._index(after)
-        self._stored_bans |= set(effect.bans_added)
-        self._stored_bans -= set(effect.bans_removed)
-        for ident in effect.links_removed:
+            if not self._inbox:
+                self._arrived.clear()
+                await self._arrived.wait()
+            await self._process(self._take_batch())
+
+    def _take_batch(self) -> list[_Item]:
+        """What is waiting, in arrival order. An undo starts a batch of its own: it reads the
+        audit log, which holds only committed commands, so the commands before it must be
+        on disk when it is decided."""
+        batch = [self._inbox.popleft()]
+        while self._inbox and len(batch) < MAX_BATCH and not self._inbox[0].is_undo:
+            batch.append(self._inbox.popleft())
+        return batch
+
+    async def _process(self, batch: list[_Item]) -> None:
+        pending = Pending(self)
+        decided: list[Decided] = [self._decide(item, pending) for item in batch]
+        writes = [d.write for d in decided if d.write is not None]
+        try:
+            outcome = await self.store.commit(writes) if writes else None
+        except Exception as exc:  # the writer itself is gone (closed store): fail the batch
+            outcome = None
+            failure: StoreError | None = StoreError(f"write failed: {exc}")
+        else:
+            failure = None
+        written = 0
+        for index, (item, result) in enumerate(zip(batch, decided)):
+            if failure is None and outcome is not None and outcome.error is not None:
+                if outcome.failed is None:  # the transaction failed: none of it is on disk
+                    failure = outcome.error
+                elif result.write is not None and written == outcome.failed:
+                    _settle(item.future, error=outcome.error)
+                    # what came after was decided with the failed write in view: again
+                    self._inbox.extendleft(reversed(batch[index + 1:]))
+                    return
+            if failure is not None:
+                _settle(item.future, error=failure)
+                continue
+            if result.write is not None:
+                written += 1
+                self._commit_to_memory(result)
+            _settle(item.future, result=result.result, error=result.error)
+
+    def _decide(self, item: _Item, pending: Pending) -> Decided:
+        if item.future.done():  # its caller was cancelled: withdrawn
+            return Decided()
+        try:
+            if item.command is not None:
+                return decide_command(self, pending, item.command, item.actor)
+            if item.incomings or item.checkpoint is not None:
+                return decide_submit(self, pending, item.incomings, item.checkpoint)
+            return Decided(result=None)
+        except CommandError as exc:
+            return Decided(error=exc)
+        except Exception as exc:  # a bug in a rule: this caller hears of it, the queue goes on
+            return Decided(error=exc)
+
+    def _commit_to_memory(self, decided: Decided) -> None:
+        write = decided.write
+        assert write is not None
+        for q in write.created:
+            self._index(q)
+        for q in write.updated:
+            self._index(q)
+        self._stored_bans |= {entry for entry, _actor in write.bans_added}
+        self._stored_bans -= set(write.bans_removed)
+        for ident in write.links_removed:
             self.links.pop(ident, None)
-        self.links.update(dict(effect.links_added))
+        self.links.update(dict(write.links_added))
+        if write.changes:
+            self._seq = max(self._seq, write.changes[-1].seq)
+        if write.command is not None:
+            self._command_id = max(self._command_id, write.command.id)
+        if write.created:
+            self._next_id = max(self._next_id, max(q.id for q in write.created) + 1)
+        self._publish([Change(seq=row.seq, question=row.after) for row in write.changes])
 
-        def undo_in_memory() -> None:
-            for before, after in befores:
-                current = self._questions.get(after.id)
-                if current is None or current.version != after.version:
-                    continue
-                if before is None:
-                    self._forget(after)
+    def _index(self, q: Question) -> None:
+        old = self._questions.get(q.id)
+        self._questions[q.id] = q
+        if self._tracking:
+            self.similar.track(q)
+        if old is None:
+            self._by_external.setdefault(q.source, {})[q.external_id] = q.id
+            for entry in own_entries(q):
+                ids = self._by_entry.get(entry)
+                if ids is None:
+                    self._by_entry[entry] = array("Q", (q.id,))
                 else:
-                    self._index(before)
-            self._stored_bans -= set(effect.bans_added)
-            self._stored_bans |= set(effect.bans_removed)
-            for ident, _person in effect.links_added:
-                self.links.pop(ident, None)
-            self.links.update(previous_links)
+                    ids.append(q.id)
+        if q.status is Status.QUEUED:
+            self._queued.add(q.id)
+        else:
+            self._queued.discard(q.id)
+        if q.status is Status.LIVE:
+            self._live = q.id
+        elif self._live == q.id:
+            self._live = None
 
-        await self._write(write, undo=undo_in_memory)
-        return [after for _, after in befores]
-
-    def _add_effect(self, command: Command, actor: str) -> Effect:
-        text = clean_text(command.args.get("text", ""))
-        if not text:
-            raise CommandError("invalid", "a new question needs text")
-        name = clean_line(command.args.get("author") or "", 200) or actor
-        incoming = Incoming(
-            source=Source.MANUAL, external_id=f"manual-{uuid.uuid4()}",
-            author=Author(name=name, id=name.casefold()), text=text, sent_at=utc_now(),
-            meta={"added_by": actor},
-        )
-        question = self._build(incoming, utc_now())
-        effect = Effect()
-        effect.changes.append((None, question, "add", {"by": actor}))
-        return effect
-
-    def _undo_effect(self, actor: str) -> tuple[Effect, int]:
-        last = self.store.last_command(actor)
-        if last is None:
-            raise CommandError("invalid", f"{actor} has nothing to undo")
-        rows = self.store.change_rows(last.id)
-        draft = Draft(self)
-        revert(draft, [(row.before, row.after) for row in rows], last.id)
-        effect = draft.finish()
-        effects = last.effects
-        effect.bans_removed = [e for e in effects.get("bans_added", []) if e in self._stored_bans]
-        effect.bans_added = [e for e in effects.get("bans_removed", []) if e not in self.bans]
-        previous = effects.get("previous_links", {})
-        effect.links_removed = [i for i, _ in effects.get("links_added", []) if i not in previous]
-        effect.links_added = [(i, p) for i, p in previous.items()]
-        effect.summary["undid"] = {"command": last.id, "op": last.op}
-        return effect, last.id
-
-    # --- persistence and publication -----------------------------------------------------
-
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
-
-    def _write(self, write: Write, undo: Any) -> asyncio.Future[None]:
-        published = [Change(seq=row.seq, question=row.after) for row in write.changes]
-        write.on_commit = lambda: self._publish(published)
-        write.on_error = lambda _exc: undo()
-        return self.store.write(write)
+    # --- publication (subscription.Feed) ---------------------------------------------------
 
     def _publish(self, changes: list[Change]) -> None:
-        for subscriber in list(self._subscribers):
-            subscriber._offer(changes)
+        if changes:
+            for subscriber in list(self._subscribers):
+                subscriber.offer(changes)
 
     def subscribe(self, since: int | None = None, *, buffer: int = 50_000) -> Subscription:
         """Changes after `since` in seq order, then live ones; `since=None` starts with a
         Snapshot of every question. A subscriber that falls more than `buffer` changes behind
         catches up from the store by itself."""
-        self._require_started()
+        if self._owner is None:
+            raise StoreError("the queue is not started (await queue.start())")
         subscription = Subscription(self, since, buffer)
         self._subscribers.add(subscription)
         return subscription
 
-    def _require_started(self) -> None:
-        if not self._started:
-            raise StoreError("the queue is not started (await queue.start())")
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+
+    async def snapshot(self) -> tuple[list[Question], int]:
+        """Every committed question and the seq it is current as of, read from the store in a
+        thread; the queue's own objects are reused where they match (one copy in memory)."""
+        return await asyncio.to_thread(self.store.snapshot, self._questions)
+
+    def changes_since(self, seq: int, limit: int) -> list[tuple[int, Question]]:
+        return self.store.changes_since(seq, limit)
 
 
-def _own_entries(q: Question) -> list[str]:
-    """The ban-list entries naming `q`'s author directly (links are resolved at lookup)."""
-    entries = [str(q.identity)]
-    if q.author.email:
-        entries.append(f"email:{q.author.email.lower()}")
-    return entries
+def _settle(future: asyncio.Future[Any], *, result: Any = None,
+            error: BaseException | None = None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -100,8 +100,6 @@ class Runtime:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        await self.queue.close()
         with contextlib.suppress(Exception):
-            if self.queue._started:  # noqa: SLF001
-                await self.queue.flush()
+            await self.queue.close()  # finishes what is in its inbox first
         self.store.close()

@@ -9,14 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import msgspec
 
 from .model import Question
-
-if TYPE_CHECKING:
-    from .queue import QuestionQueue
 
 
 class Change(msgspec.Struct, frozen=True, gc=False):
@@ -30,11 +27,24 @@ class Snapshot(msgspec.Struct, frozen=True):
 
 
 
-class Subscription:
-    """An async iterator of Snapshot / Change events; see QuestionQueue.subscribe."""
+class Feed(Protocol):
+    """What a subscription reads from (the queue): the committed state, and leaving."""
 
-    def __init__(self, queue: QuestionQueue, since: int | None, limit: int) -> None:
-        self._queue = queue
+    async def snapshot(self) -> tuple[list[Question], int]: ...
+    def changes_since(self, seq: int, limit: int) -> list[tuple[int, Question]]: ...
+    def unsubscribe(self, subscription: Subscription) -> None: ...
+
+
+class Subscription:
+    """An async iterator of Snapshot / Change events; see QuestionQueue.subscribe.
+
+    The queue `offer()`s each committed batch of changes. At most `limit` wait here: a
+    subscriber that falls further behind drops them and reads what it missed back from the
+    store (`changes_since`), so a slow reader costs bounded memory and misses nothing.
+    """
+
+    def __init__(self, feed: Feed, since: int | None, limit: int) -> None:
+        self._feed = feed
         self._limit = limit
         self._buffer: deque[Change] = deque()
         self._catchup: deque[Change] = deque()
@@ -44,7 +54,7 @@ class Subscription:
         self.last_seq = since or 0
         self.closed = False
 
-    def _offer(self, changes: list[Change]) -> None:
+    def offer(self, changes: list[Change]) -> None:
         if len(self._buffer) + len(changes) > self._limit:
             self._buffer.clear()
             self._needs_catchup = True  # read what we dropped back from the store
@@ -59,13 +69,11 @@ class Subscription:
         while not self.closed:
             if self._needs_snapshot:
                 self._needs_snapshot = False
-                # The queue's own objects where they match: one copy in memory, not two.
-                questions, seq = await asyncio.to_thread(self._queue.store.snapshot,
-                                                         self._queue._questions)
+                questions, seq = await self._feed.snapshot()
                 self.last_seq = seq
                 return Snapshot(questions=questions, seq=seq)
             if not self._catchup and self._needs_catchup:
-                rows = self._queue.store.changes_since(self.last_seq, 2_000)
+                rows = self._feed.changes_since(self.last_seq, 2_000)
                 if rows:
                     self._catchup.extend(Change(seq, q) for seq, q in rows)
                 else:
@@ -85,5 +93,5 @@ class Subscription:
 
     def close(self) -> None:
         self.closed = True
-        self._queue._subscribers.discard(self)
+        self._feed.unsubscribe(self)
         self._wake.set()

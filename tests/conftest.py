@@ -50,7 +50,7 @@ async def started_queue(path: Path, **options: Any) -> AsyncIterator[QuestionQue
     try:
         yield q
     finally:
-        await q.flush()
+        await q.close()  # writes what is still in its inbox, stops its owner task
         store.close()
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-import aggregator.queue
+import aggregator.decisions
 from aggregator.commands import Command
 from aggregator.model import Author, Incoming, Status, to_iso
 from aggregator.queue import QuestionQueue
@@ -56,9 +56,9 @@ class Clock:
 
 def patch_determinism(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr(aggregator.queue, "utc_now", clock)
+    monkeypatch.setattr(aggregator.decisions, "utc_now", clock)
     counter = itertools.count(1)
-    monkeypatch.setattr(aggregator.queue.uuid, "uuid4",
+    monkeypatch.setattr(aggregator.decisions.uuid, "uuid4",
                         lambda: uuid.UUID(int=next(counter)))
     return clock
 

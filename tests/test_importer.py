@@ -171,8 +171,8 @@ def test_an_import_written_in_parts_is_still_one_transaction(tmp_path: Path) -> 
     store = Store(tmp_path / "t.db").open()
     try:
         with pytest.raises(sqlite3.IntegrityError):
-            store.write_now(iter([Write(questions=first),
-                                  Write(questions=[question(WRITE_PART + 1, "m1")])]))
+            store.write_now(iter([Write(created=first),
+                                  Write(created=[question(WRITE_PART + 1, "m1")])]))
         assert store.load_questions() == []
     finally:
         store.close()

@@ -49,6 +49,24 @@ def test_a_second_owner_is_refused_and_told_who_holds_it(db_path: Path, holder) 
     assert f"process {holder.pid}" in str(err.value)
 
 
+@pytest.mark.parametrize("other_path", ["symlink", "hardlink", "dotdot"])
+def test_no_other_path_to_the_same_file_gets_a_second_owner(
+        db_path: Path, holder, tmp_path: Path, other_path: str) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if other_path == "symlink":
+        path = elsewhere / "link.db"
+        path.symlink_to(db_path)
+    elif other_path == "hardlink":
+        path = elsewhere / "hard.db"
+        os.link(db_path, path)
+    else:
+        path = elsewhere / ".." / db_path.name
+    with pytest.raises(StoreLocked) as err:
+        Store(path).open()
+    assert f"process {holder.pid}" in str(err.value)
+
+
 def test_export_reads_while_the_owner_runs(db_path: Path, holder, tmp_path: Path) -> None:
     config = tmp_path / "townhall.toml"
     config.write_text(f'[store]\npath = "{db_path}"\n')
@@ -99,7 +117,7 @@ def test_durability_settings(db_path: Path) -> None:
     import asyncio
 
     async def check() -> int:
-        writer = GroupCommitWriter(db_path, asyncio.get_running_loop(), _connect)
+        writer = GroupCommitWriter(db_path, _connect)
         try:
             return writer._conn.execute("PRAGMA synchronous").fetchone()[0]  # noqa: SLF001
         finally:

@@ -11,7 +11,7 @@ import pytest
 from pytest_textual_snapshot import SVGImageExtension
 from .tui_helpers import loaded, make_app, wait_for
 
-import aggregator.queue
+import aggregator.decisions
 import aggregator.store
 from aggregator.commands import Command
 from aggregator.health import HealthRegistry
@@ -25,7 +25,7 @@ PINNED = "2022-11-10T14:00:00.000Z"
 
 @pytest.fixture
 def pinned_time(monkeypatch):
-    monkeypatch.setattr(aggregator.queue, "utc_now", lambda: PINNED)
+    monkeypatch.setattr(aggregator.decisions, "utc_now", lambda: PINNED)
     monkeypatch.setattr(aggregator.store, "utc_now", lambda: PINNED)
 
 
