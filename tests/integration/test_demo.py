@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from aggregator.demo_script import BANNED_CHANNEL, MEETING_TITLE
+from townhall.demo_script import BANNED_CHANNEL, MEETING_TITLE
 from aggregator.model import Status
 from aggregator.store import Store
 
@@ -75,7 +75,7 @@ def test_headless_demo_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(temp)}
-    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "demo", "--headless",
+    proc = subprocess.Popen([sys.executable, "-m", "townhall", "demo", "--headless",
                              "--speed", "5", "--port", "0"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
