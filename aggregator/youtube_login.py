@@ -72,7 +72,7 @@ def _is_loopback(url: str) -> bool:
     """google-auth always sends refreshes to Google's endpoint, whatever the file says (a
     crafted token file must not send the refresh token elsewhere). We make one exception: a
     token endpoint on this machine, which is how the tests and `townhall demo` run OAuth
-    against the local fake (aggregator/simulators/youtube_api.py)."""
+    against the local fake (townhall/simulators/youtube_api.py)."""
     from urllib.parse import urlsplit
 
     try:

@@ -26,8 +26,8 @@ from aggregator.collectors.imap import ImapCollector
 from aggregator.collectors.imap_connect import ImapSettings
 from aggregator.health import HealthRegistry
 from aggregator.queue import QuestionQueue
-from aggregator.simulators.imap_server import PymapServer
-from aggregator.simulators.mail_writer import build_mail, sample_mail
+from tests.support.imap_server import PymapServer
+from townhall.simulators.mail_writer import build_mail, sample_mail
 from aggregator.store import Store
 from bench._report import peak_rss_mb, table, write_section
 

@@ -88,7 +88,7 @@ def run_measured(args: list[str]) -> tuple[float, float, int, str, float]:
     """Run `townhall ARGS`; returns (seconds, peak RSS MB, exit status, stderr, CPU seconds)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "aggregator", *args], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "townhall", *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     _, status, usage = os.wait4(proc.pid, 0)

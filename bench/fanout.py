@@ -43,7 +43,7 @@ async def serve_and_feed(config_path: str, out: str, seconds: float, rate: int) 
     from aggregator.commands import Command, CommandError
     from aggregator.config import load_config
     from aggregator.model import Author, Incoming
-    from aggregator.runtime import Runtime
+    from townhall.runtime import Runtime
 
     config = load_config(config_path)
     stamps: dict[int, float] = {}

@@ -20,7 +20,7 @@ from pathlib import Path
 from aggregator.commands import Command
 from aggregator.model import Author, Incoming
 from aggregator.queue import QuestionQueue
-from aggregator.runtime import tune_gc
+from townhall.runtime import tune_gc
 from aggregator.store import Store
 
 from ._report import percentile, table, write_section

@@ -18,7 +18,7 @@ from aggregator.model import Author, Question  # noqa: E402
 from aggregator.triage import QUESTION_THRESHOLD, DuplicateIndex, likely_question  # noqa: E402
 from aggregator.triage.similar import COMMON_WORD, COMPARED, FUZZY_WINDOW  # noqa: E402
 from bench._report import table, write_section  # noqa: E402
-from tests.triage_data import TUNED, Line, labelled_lines, precision_recall  # noqa: E402
+from tests.support.triage_data import TUNED, Line, labelled_lines, precision_recall  # noqa: E402
 
 OPEN_QUESTIONS = 10_000
 LOOKUPS = 300

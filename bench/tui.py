@@ -26,7 +26,7 @@ from textual import events
 from aggregator.client import LocalClient
 from aggregator.model import Author, Incoming, Status
 from aggregator.queue import QuestionQueue
-from aggregator.runtime import tune_gc
+from townhall.runtime import tune_gc
 from aggregator.store import Store
 from aggregator.triage import Rules
 from bench._report import peak_rss_mb, percentile, table, write_section

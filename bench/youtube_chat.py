@@ -27,7 +27,7 @@ from aggregator.config import Config, MeetingConfig, StoreConfig, YouTubeConfig
 from aggregator.health import HealthRegistry
 from aggregator.model import parse_iso
 from aggregator.queue import QuestionQueue
-from aggregator.simulators.youtube_api import FakeYouTubeAPI
+from townhall.simulators.youtube_api import FakeYouTubeAPI
 from aggregator.store import Store
 from aggregator.subscription import Change
 from bench._report import peak_rss_mb, table, write_section

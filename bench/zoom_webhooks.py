@@ -39,7 +39,7 @@ TICK = 0.002  # open-loop scheduling granularity, seconds
 
 
 def _prepare(n: int, seed: int) -> list[tuple[str, bytes, dict[str, str]]]:
-    from aggregator.simulators.zoom_sender import chat_event, encode, signed_headers
+    from townhall.simulators.zoom_sender import chat_event, encode, signed_headers
 
     rng = random.Random(seed)
     requests: list[tuple[str, bytes, dict[str, str]]] = []
@@ -177,7 +177,7 @@ async def _load(url: str, rate: float | None, duration: float, seed: int) -> dic
 async def _bench() -> str:
     from aggregator.collectors.zoom import WEBHOOK_PATH
     from aggregator.config import parse_config
-    from aggregator.runtime import Runtime
+    from townhall.runtime import Runtime
     from bench._report import peak_rss_mb, table
 
     os.environ[ENV] = SECRET

@@ -17,8 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 from aggregator.aio import cancel_and_wait  # noqa: E402
 from aggregator.client import LocalClient  # noqa: E402
-from aggregator.demo import DemoOptions, DemoWorld, auto_moderate, play  # noqa: E402
-from aggregator.runtime import Runtime  # noqa: E402
+from townhall.demo import DemoOptions, DemoWorld, auto_moderate, play  # noqa: E402
+from townhall.runtime import Runtime  # noqa: E402
 from tui.app import build_moderator_app  # noqa: E402
 
 SPEED = 12.0

@@ -23,7 +23,7 @@ def townhall(*args: str, env: dict[str, str] | None = None, cwd: Path | None = N
              timeout: float = 60, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run `townhall ARGS` as a separate process (the real CLI, with this checkout on the path)."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "aggregator", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "townhall", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=timeout, input=input)
 
 

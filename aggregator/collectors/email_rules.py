@@ -1,7 +1,7 @@
 """Which mails count as questions: subject rules and the auto-reply/bounce filter (email.md §5).
 
 Pure functions over decoded header values, so the rules live and are tested in one place (a
-table of cases in tests/test_email_rules.py). The phrases themselves come from `[email]`
+table of cases in tests/unit/test_email_rules.py). The phrases themselves come from `[email]`
 `subject_include` / `subject_exclude`.
 
 Decisions written down here:

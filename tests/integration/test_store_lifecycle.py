@@ -178,7 +178,7 @@ async def test_a_taken_port_is_a_health_entry_and_the_queue_still_works(tmp_path
 
     from aggregator.commands import Command
     from aggregator.config import parse_config
-    from aggregator.runtime import Runtime
+    from townhall.runtime import Runtime
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

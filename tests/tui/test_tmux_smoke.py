@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.model import Status
-from aggregator.simulators.imap_server import free_port
+from tests.support.imap_server import free_port
 from aggregator.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def run_command(tmp_path: Path, then: str) -> tuple[Path, str]:
     config.write_text(f'[meeting]\ntitle = "Smoke meeting"\n[store]\npath = "{db}"\n'
                       f'[server]\nport = {free_port()}\n')
     return db, (f"cd {shlex.quote(str(tmp_path))} && PYTHONPATH={shlex.quote(str(ROOT))} "
-                f"TEXTUAL_ANIMATIONS=none {shlex.quote(sys.executable)} -m aggregator run "
+                f"TEXTUAL_ANIMATIONS=none {shlex.quote(sys.executable)} -m townhall run "
                 f"--config {shlex.quote(str(config))}; {then}")
 
 

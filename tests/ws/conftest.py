@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from aggregator.config import parse_config
-from aggregator.runtime import Runtime
+from townhall.runtime import Runtime
 
 TOKENS = {"moderator": "mod-secret-1", "host": "host-secret-2", "overlay": "overlay-secret-3"}
 ENV = {"moderator": "T7_MOD", "host": "T7_HOST", "overlay": "T7_OVERLAY"}

@@ -13,7 +13,7 @@ from aggregator.collectors.base import Backoff
 from aggregator.commands import Command, CommandError
 from aggregator.config import parse_config
 from aggregator.remote import EXPORT_ANSWER, RemoteClient, RemoteRefused, websocket_url
-from aggregator.runtime import Runtime
+from townhall.runtime import Runtime
 from aggregator.subscription import Change, Snapshot
 from tests.conftest import incoming
 from tests.ws.conftest import Server, config_text

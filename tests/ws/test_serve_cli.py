@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import parse_config
-from aggregator.runtime import Runtime
-from aggregator.simulators.imap_server import free_port
+from townhall.runtime import Runtime
+from tests.support.imap_server import free_port
 from aggregator.store import Store
 from tests.conftest import ROOT, townhall
 from tests.ws.conftest import ENV, TOKENS, config_text
@@ -49,7 +49,7 @@ def test_serve_runs_serves_pages_and_stops_on_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT),
            **{ENV[role]: TOKENS[role] for role in ("moderator", "host")}}
     env.pop(ENV["overlay"], None)
-    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "serve", "--config", str(cfg)],
+    proc = subprocess.Popen([sys.executable, "-m", "townhall", "serve", "--config", str(cfg)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 30
@@ -91,7 +91,7 @@ async def test_host_against_something_that_is_not_townhall(tmp_path: Path, token
     config = parse_config(config_text(tmp_path / "t.db"))
     async with Runtime(config, collectors=[], port=0) as runtime:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "aggregator", "host",
+            sys.executable, "-m", "townhall", "host",
             f"ws://127.0.0.1:{runtime.bound_port}/healthz",
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -105,7 +105,7 @@ async def test_host_with_a_wrong_token_says_so(tmp_path: Path, tokens) -> None:
     config = parse_config(config_text(tmp_path / "t.db"))
     async with Runtime(config, collectors=[], port=0) as runtime:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "aggregator", "host", f"ws://127.0.0.1:{runtime.bound_port}",
+            sys.executable, "-m", "townhall", "host", f"ws://127.0.0.1:{runtime.bound_port}",
             "--token", "bad-token", env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -116,9 +116,9 @@ async def test_host_with_a_wrong_token_says_so(tmp_path: Path, tokens) -> None:
 
 SLOW_START = """
 import asyncio, sys
-from aggregator import serve
+from townhall import serve
 from aggregator.config import load_config
-from aggregator.runtime import Runtime
+from townhall.runtime import Runtime
 
 enter = Runtime.__aenter__
 

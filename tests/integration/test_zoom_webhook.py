@@ -1,6 +1,6 @@
 """Zoom webhook mode against the real Townhall server on a loopback port.
 
-Requests are signed exactly as Zoom signs them (aggregator.simulators.zoom_sender) and shaped as
+Requests are signed exactly as Zoom signs them (townhall.simulators.zoom_sender) and shaped as
 in reference/zoom.md, with non-ASCII and emoji text.
 """
 
@@ -20,9 +20,9 @@ import pytest
 
 from aggregator.collectors.zoom import WEBHOOK_PATH
 from aggregator.config import parse_config
-from aggregator.runtime import Runtime
+from townhall.runtime import Runtime
 from aggregator.server.app import MAX_BODY
-from aggregator.simulators.zoom_sender import (
+from townhall.simulators.zoom_sender import (
     ZoomWebhookSender,
     chat_event,
     encode,

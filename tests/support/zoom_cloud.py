@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from ..server.site import start_site
+from aggregator.server.site import start_site
 
 
 class FakeZoomCloud:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.triage import QUESTION_THRESHOLD, likely_question
-from tests.triage_data import TUNED, held_out, labelled_lines, precision_recall
+from tests.support.triage_data import TUNED, held_out, labelled_lines, precision_recall
 
 
 def test_the_labelled_set_is_big_and_varied() -> None:

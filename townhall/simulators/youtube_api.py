@@ -36,7 +36,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..server.site import start_site
+from aggregator.server.site import start_site
 
 COSTS = {"videos": 1, "liveBroadcasts": 1, "messages": 5}
 ERROR_STATUS = {

@@ -17,17 +17,17 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from .aio import cancel_and_wait
-from .collectors import build_collectors
-from .collectors.base import Collector, supervise
-from .config import Config
-from .health import HealthRegistry
-from .queue import QuestionQueue
-from .server.app import create_app
-from .server.auth import check_bind
-from .server.site import start_site
-from .store import Store
-from .triage import Rules
+from aggregator.aio import cancel_and_wait
+from aggregator.collectors import build_collectors
+from aggregator.collectors.base import Collector, supervise
+from aggregator.config import Config
+from aggregator.health import HealthRegistry
+from aggregator.queue import QuestionQueue
+from aggregator.server.app import create_app
+from aggregator.server.auth import check_bind
+from aggregator.server.site import start_site
+from aggregator.store import Store
+from aggregator.triage import Rules
 
 log = logging.getLogger("townhall")
 

@@ -11,10 +11,11 @@ import logging
 import signal
 import sys
 
-from .aio import stop_on_signals
-from .config import Config
+from aggregator.aio import stop_on_signals
+from aggregator.config import Config
+from aggregator.server.auth import Tokens
+
 from .runtime import Runtime
-from .server.auth import Tokens
 
 
 def banner(config: Config, port: int) -> str:

@@ -13,10 +13,10 @@ from aggregator.collectors.imap import ImapWorker
 from aggregator.collectors.imap_connect import connect, resolve_login
 from aggregator.model import Author, Incoming
 from aggregator.queue import QuestionQueue
-from aggregator.simulators.imap_server import PymapServer
-from aggregator.simulators.mail_writer import build_mail
+from tests.support.imap_server import PymapServer
+from townhall.simulators.mail_writer import build_mail
 from tests.conftest import started_queue
-from tests.email_helpers import RULES, new_mailbox, running, settings_for, wait_for, state
+from tests.support.email_helpers import RULES, new_mailbox, running, settings_for, wait_for, state
 
 HUGE_BODY = "Why is this mail so long?\n" + ("padding line of a huge message\n" * 120_000)
 

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from aggregator.aio import cancel_and_wait, stop_on_signals
 from aggregator.client import LocalClient
 from aggregator.config import Config
-from aggregator.runtime import Runtime
+from tui.app import build_moderator_app
+from tui.keymap import validate_keymap
 
-from .app import build_moderator_app
-from .keymap import validate_keymap
+from .runtime import Runtime
 
 NO_CONFIG = ("No config file found: every collector is off. Manual questions (n) still work; "
              "see config.example.toml.")

@@ -1,6 +1,7 @@
 """`townhall export` and `townhall import` through the real CLI (subprocesses), on the meeting of
-tests/export_meeting.py: every format on standard output matches its golden, an export works
-while the database is owned by a running server, and export -> import -> export round-trips."""
+tests/support/export_meeting.py: every format on standard output matches its golden, an export
+works while the database is owned by a running server, and export -> import -> export
+round-trips."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 
 from aggregator.store import Store
 from tests.conftest import townhall
-from tests.export_meeting import CONFIG, meeting_db  # noqa: F401 (fixture)
+from tests.support.export_meeting import CONFIG, meeting_db  # noqa: F401 (fixture)
 
-GOLDEN = Path(__file__).parent / "data" / "golden"
+GOLDEN = Path(__file__).parent.parent / "data" / "golden"
 
 
 def write_config(folder: Path, db: Path) -> Path:

@@ -16,8 +16,8 @@ from aggregator.collectors.maildir import MaildirCollector
 from aggregator.config import parse_config
 from aggregator.health import HealthRegistry
 from aggregator.queue import QuestionQueue
-from aggregator.simulators.mail_writer import MaildirWriter, build_mail, sample_mail
-from tests.email_helpers import RULES, state, supervising, wait_for
+from townhall.simulators.mail_writer import MaildirWriter, build_mail, sample_mail
+from tests.support.email_helpers import RULES, state, supervising, wait_for
 
 
 @contextlib.asynccontextmanager

@@ -15,7 +15,7 @@ from aggregator.collectors.imap import ImapCollector
 from aggregator.collectors.imap_connect import ImapSettings
 from aggregator.health import HealthRegistry
 from aggregator.queue import QuestionQueue
-from aggregator.simulators.imap_server import PymapServer
+from tests.support.imap_server import PymapServer
 
 RULES = SubjectRules(["Question for Maggie"], ["Conversation with Maggie"])
 _users = itertools.count(1)

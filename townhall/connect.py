@@ -1,6 +1,8 @@
 """`townhall connect` and `townhall host`: a TUI over a RemoteClient.
 
-The CLI (aggregator/cli.py) loads this module by name, because aggregator/ never imports tui/.
+The CLI (townhall/cli.py) imports this module only for these two commands, so the others run
+without loading Textual.
+
 The first connection is made before the TUI starts, so a wrong token or an unreachable server
 is a one-line error on the terminal rather than an empty screen; later drops are shown inside
 the TUI while the client reconnects by itself.
@@ -15,6 +17,8 @@ from textual.app import App
 from websockets.exceptions import InvalidHandshake
 
 from aggregator.remote import RemoteClient, RemoteRefused
+from tui.app import build_moderator_app
+from tui.host_app import HostApp
 
 
 async def _run(client: RemoteClient, build: object) -> int:
@@ -37,19 +41,12 @@ async def _run(client: RemoteClient, build: object) -> int:
 
 def run_connect(url: str, token: str | None, name: str) -> int:
     """The moderator TUI (issue 6's factory) against a remote server."""
-    try:
-        from tui.app import build_moderator_app
-    except ImportError:
-        print("townhall: the moderator TUI (tui.app) is not part of this build", file=sys.stderr)
-        return 1
     client = RemoteClient(url, token, name=name, role="moderator")
     return asyncio.run(_run(client, lambda c: build_moderator_app(
         c, meeting_title=c.meeting_title or "Townhall")))
 
 
 def run_host(url: str, token: str | None, name: str, show_askers: bool) -> int:
-    from tui.host_app import HostApp
-
     client = RemoteClient(url, token, name=name, role="host")
     return asyncio.run(_run(client, lambda c: HostApp(
         c, show_askers=show_askers, meeting_title=c.meeting_title)))

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from ..collectors.zoom_events import signature
+from aggregator.collectors.zoom_events import signature
 
 _counter = itertools.count(1)
 

@@ -22,9 +22,9 @@ import pytest
 
 from aggregator.collectors.base import CollectorStopped
 from aggregator.queue import QuestionQueue
-from aggregator.simulators.youtube_api import FakeYouTubeAPI
+from townhall.simulators.youtube_api import FakeYouTubeAPI
 from tests.conftest import ROOT
-from tests.youtube_helpers import collector, run_to_end, run_until, yt_config
+from tests.support.youtube_helpers import collector, run_to_end, run_until, yt_config
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_youtube_login_runs_the_installed_app_flow(tmp_path: Path) -> None:
                # the fake token endpoint is plain http on loopback
                "OAUTHLIB_INSECURE_TRANSPORT": "1"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "aggregator", "youtube-login", "--config", str(config),
+            [sys.executable, "-m", "townhall", "youtube-login", "--config", str(config),
              "--no-browser", "--timeout", "30"], stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=env)
         try:

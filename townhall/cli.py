@@ -6,15 +6,14 @@ Exit status: 0 success, 1 a runtime failure (the message says what), 2 bad usage
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .config import Config, ConfigError, load_config, section_report
-from .export import FORMATS
-from .model import Status
-from .store import StoreError
+from aggregator.config import Config, ConfigError, load_config, section_report
+from aggregator.export import FORMATS
+from aggregator.model import Status
+from aggregator.store import StoreError
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -57,7 +56,7 @@ def _parse_statuses(raw: str | None) -> list[str] | None:
 
 
 def _open_for_reading(config: Config):
-    from .store import Store
+    from aggregator.store import Store
 
     path = config.store_path
     if not path.exists():
@@ -66,7 +65,7 @@ def _open_for_reading(config: Config):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from . import export
+    from aggregator import export
 
     config = _config(args)
     statuses = _parse_statuses(args.status)
@@ -88,8 +87,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importer import ImportFailed, import_file
-    from .store import Store
+    from aggregator.importer import ImportFailed, import_file
+    from aggregator.store import Store
 
     config = _config(args)
     store = Store(config.store_path).open()  # the lock: never import under a running server
@@ -104,7 +103,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_zoom_import_qa(args: argparse.Namespace) -> int:
-    from .zoom_qa import QaImportError, run_import
+    from aggregator.zoom_qa import QaImportError, run_import
 
     config = _config(args)
     kind, ident = ("webinar", args.webinar) if args.webinar else ("meeting", args.meeting)
@@ -121,17 +120,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve.run(_config(args))
 
 
-def _load_tui(name: str):  # noqa: ANN202
-    """aggregator/ never imports tui/ (import-linter contract): the TUI is loaded by name, only
-    by the commands that show one, so `serve`, `export` and the collectors run without Textual."""
-    return importlib.import_module(name)
-
-
 def cmd_connect(args: argparse.Namespace) -> int:
     import getpass
     import os
 
-    from .remote import websocket_url
+    from aggregator.remote import websocket_url
 
     try:
         url = websocket_url(args.url)
@@ -140,13 +133,15 @@ def cmd_connect(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("TOWNHALL_MODERATOR_TOKEN") or None
     _warn_plain_text_token(url, token)
     name = args.name or getpass.getuser()
-    return _load_tui("tui.connect").run_connect(url, token, name)
+    from .connect import run_connect  # the TUI is imported only by the commands that show one
+
+    return run_connect(url, token, name)
 
 
 def cmd_host(args: argparse.Namespace) -> int:
     import os
 
-    from .remote import websocket_url
+    from aggregator.remote import websocket_url
 
     config = _config(args)
     server = config.server
@@ -161,13 +156,15 @@ def cmd_host(args: argparse.Namespace) -> int:
     token = (args.token or config.secret(server.host_token_env)
              or os.environ.get("TOWNHALL_HOST_TOKEN") or None)
     _warn_plain_text_token(url, token)
-    return _load_tui("tui.connect").run_host(url, token, args.name, args.show_askers)
+    from .connect import run_host
+
+    return run_host(url, token, args.name, args.show_askers)
 
 
 def _warn_plain_text_token(url: str, token: str | None) -> None:
     from urllib.parse import urlsplit
 
-    from .server.auth import is_loopback
+    from aggregator.server.auth import is_loopback
 
     parts = urlsplit(url)
     if token and parts.scheme == "ws" and not is_loopback(parts.hostname or ""):
@@ -176,7 +173,7 @@ def _warn_plain_text_token(url: str, token: str | None) -> None:
 
 
 def cmd_youtube_login(args: argparse.Namespace) -> int:
-    from .youtube_login import TokenError, login
+    from aggregator.youtube_login import TokenError, login
 
     config = _config(args)
     try:
@@ -188,7 +185,9 @@ def cmd_youtube_login(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return int(_load_tui("tui.run").main(_config(args)))
+    from .run import main as run_main  # Textual is loaded here, not for serve or export
+
+    return int(run_main(_config(args)))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -207,7 +206,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         import asyncio
 
         return asyncio.run(run_headless(options))
-    return int(_load_tui("tui.demo").main(options))
+    from .demo_tui import main as demo_main
+
+    return int(demo_main(options))
 
 
 def build_parser() -> argparse.ArgumentParser:

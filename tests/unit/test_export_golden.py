@@ -1,8 +1,9 @@
 """Golden files for every export format, from a realistic meeting built through the real queue
-(tests/export_meeting.py), with a fixed clock so the files are stable.
+(tests/support/export_meeting.py), with a fixed clock so the files are stable.
 
-Regenerate after an intended change with `TOWNHALL_UPDATE_GOLDEN=1 pytest tests/test_export_golden.py`
-and review the diff: the goldens are the specification of what the organiser gets.
+Regenerate after an intended change with
+`TOWNHALL_UPDATE_GOLDEN=1 pytest tests/unit/test_export_golden.py` and review the diff: the
+goldens are the specification of what the organiser gets.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import aggregator.export
 from aggregator import export
 from aggregator.config import Config, parse_config
 from aggregator.store import Store
-from tests.export_meeting import CONFIG, HOSTILE_FORMULA, meeting_db  # noqa: F401 (fixture)
+from tests.support.export_meeting import CONFIG, HOSTILE_FORMULA, meeting_db  # noqa: F401 (fixture)
 
-GOLDEN = Path(__file__).parent / "data" / "golden"
+GOLDEN = Path(__file__).parent.parent / "data" / "golden"
 EXPORTED_AT = "2022-11-10T16:00:00.000Z"
 #: (file name, format, include_askers)
 CASES = [

@@ -18,9 +18,9 @@ from aggregator.collectors.base import CollectorStopped
 from aggregator.collectors.imap_connect import (ImapSettings, check_security, connect,
                                                 is_loopback, resolve_login, token_from_command)
 from aggregator.queue import QuestionQueue
-from aggregator.simulators.imap_server import PymapServer
-from aggregator.simulators.mail_writer import build_mail
-from tests.email_helpers import running, settings_for, wait_for, state
+from tests.support.imap_server import PymapServer
+from townhall.simulators.mail_writer import build_mail
+from tests.support.email_helpers import running, settings_for, wait_for, state
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from aggregator.triage import QUESTION_THRESHOLD, likely_question
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"
 #: files the rules were tuned on; every other chat_lines_*.tsv file is held out
 TUNED = ("chat_lines_en.tsv", "chat_lines_intl.tsv")
 

@@ -107,7 +107,7 @@ async def test_the_uncivil_flag_never_dismisses(queue: QuestionQueue) -> None:
 
 
 async def test_the_runtime_builds_its_rules_from_the_triage_section(tmp_path: Path) -> None:
-    from aggregator.runtime import Runtime
+    from townhall.runtime import Runtime
 
     config = parse_config(
         f'[store]\npath = "{tmp_path / "t.db"}"\n[triage]\nuncivil_words = ["dolt"]\n'

@@ -1,7 +1,7 @@
 """`townhall demo` with the moderator TUI: the scripted meeting plays while you triage it.
 
-The wiring is `townhall run`'s (tui/run.py), with aggregator.demo's simulators and script around
-it. The URLs of the host page and the overlay are printed before the TUI starts, shown as a
+The wiring is `townhall run`'s (townhall/run.py), with townhall/demo.py's simulators and script
+around it. The URLs of the host page and the overlay are printed before the TUI starts, shown as a
 notification inside it, and printed again with a summary when it quits.
 """
 
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
-from aggregator.demo import DemoOptions, DemoWorld, auto_moderate, play, summary
-from aggregator.runtime import Runtime
-
+from .demo import DemoOptions, DemoWorld, auto_moderate, play, summary
 from .run import run_tui
+from .runtime import Runtime
 
 
 async def run_demo(options: DemoOptions) -> int:

@@ -1,6 +1,6 @@
 """Zoom websocket mode against a local server playing Zoom (token endpoint + event websocket).
 
-The collector uses the real `websockets` client; the server (aggregator.simulators.zoom_cloud)
+The collector uses the real `websockets` client; the server (tests.support.zoom_cloud)
 speaks the frames of reference/zoom.md section 7.
 """
 
@@ -21,8 +21,8 @@ from aggregator.collectors.zoom_ws import ZoomWebSocketCollector, subscription_u
 from aggregator.config import parse_config
 from aggregator.health import HealthRegistry
 from aggregator.queue import QuestionQueue
-from aggregator.simulators.zoom_cloud import FakeZoomCloud
-from aggregator.simulators.zoom_sender import chat_event
+from tests.support.zoom_cloud import FakeZoomCloud
+from townhall.simulators.zoom_sender import chat_event
 
 
 async def _until(predicate, timeout: float = 8.0) -> None:
@@ -223,7 +223,7 @@ def test_tokens_are_redacted_from_urls() -> None:
 
 async def test_runtime_builds_the_websocket_collector_from_config(
         cloud: FakeZoomCloud, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from aggregator.runtime import Runtime
+    from townhall.runtime import Runtime
 
     monkeypatch.setenv("TH_WS_ID", cloud.client_id)
     monkeypatch.setenv("TH_WS_SECRET", cloud.client_secret)

@@ -1,6 +1,6 @@
 """The YouTube collector through the real google-api-python-client against the fake API.
 
-Every test starts FakeYouTubeAPI (aggregator/simulators) on a loopback port and points the
+Every test starts FakeYouTubeAPI (townhall/simulators) on a loopback port and points the
 collector's `api_endpoint` at it; the queue is a real one on a temporary SQLite store.
 """
 
@@ -16,9 +16,9 @@ from aggregator.commands import Command
 from aggregator.health import HealthRegistry
 from aggregator.model import Status
 from aggregator.queue import QuestionQueue
-from aggregator.simulators.youtube_api import FakeYouTubeAPI
+from townhall.simulators.youtube_api import FakeYouTubeAPI
 from tests.conftest import started_queue
-from tests.youtube_helpers import KEY_ENV, Sleeps, collector, run_to_end, run_until, texts, yt_config
+from tests.support.youtube_helpers import KEY_ENV, Sleeps, collector, run_to_end, run_until, texts, yt_config
 
 VIDEO = "dQw4w9WgXcQ"
 

@@ -8,8 +8,8 @@ from email.message import EmailMessage
 import pytest
 
 from aggregator.collectors.email_parse import evaluate, html_to_text, parse_mail
-from aggregator.simulators.mail_writer import build_mail
-from tests.email_helpers import RULES
+from townhall.simulators.mail_writer import build_mail
+from tests.support.email_helpers import RULES
 
 # The header crashes of policy.default listed in reference/email.md §4.1
 BROKEN = [

@@ -1,5 +1,5 @@
 """`townhall zoom-import-qa` as a real subprocess against a local server answering the Q&A report
-(aggregator.simulators.zoom_cloud, shaped as in reference/zoom.md section 6.2)."""
+(tests.support.zoom_cloud, shaped as in reference/zoom.md section 6.2)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.simulators.zoom_cloud import FakeZoomCloud
+from tests.support.zoom_cloud import FakeZoomCloud
 from aggregator.store import Store
 from aggregator.zoom_qa import report_incomings, report_path
 from tests.conftest import townhall

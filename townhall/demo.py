@@ -7,7 +7,7 @@ endpoint, the email collector watches a Maildir the demo writes mail into. The s
 the optional auto-moderator, which uses the same commands a moderator sends.
 
 `DemoWorld` sets everything up and tears it down; `play()` drives the script; the TUI front end
-lives in tui/demo.py, the headless one is `run_headless()` below.
+lives in townhall/demo_tui.py, the headless one is `run_headless()` below.
 """
 
 from __future__ import annotations
@@ -24,15 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .aio import cancel_and_wait, stop_on_signals
-from .commands import Command, CommandError
-from .config import Config, load_config
+from aggregator.aio import cancel_and_wait, stop_on_signals
+from aggregator.commands import Command, CommandError
+from aggregator.config import Config, load_config
+from aggregator.hints import hint_pairs
+from aggregator.model import Status
+from aggregator.queue import QuestionQueue
+
 from .demo_script import (
     ANSWERERS, BANNED_CHANNEL, DURATION, HOST, MEETING_TITLE, SCRIPT, SUBJECT_PHRASE, TOPICS, Beat,
 )
-from .hints import hint_pairs
-from .model import Status
-from .queue import QuestionQueue
 from .runtime import Runtime
 from .simulators.mail_writer import MaildirWriter, build_mail
 from .simulators.youtube_api import FakeYouTubeAPI

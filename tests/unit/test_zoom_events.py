@@ -16,7 +16,7 @@ from aggregator.collectors.zoom_events import (
     signature_valid,
     timestamp_fresh,
 )
-from aggregator.simulators.zoom_sender import chat_event, encode
+from townhall.simulators.zoom_sender import chat_event, encode
 
 SECRET = b"test_secret_token"
 
