@@ -90,15 +90,17 @@ def derived_name(address: str) -> str:
 def public_name(name: str, email: str | None = None) -> str:
     """`name` with every email address removed, for a surface outside the moderation team.
 
+    A name without an address is returned unchanged. Once an address is taken out, what it
+    leaves behind (empty brackets, a dangling dash) goes too.
     If nothing readable is left (the name was only an address, or was empty), the name is
     derived from `email`, else from the first address removed from `name`
     (`derived_name()`). The result never contains an address.
     """
     removed = find_addresses(name)
+    if not removed and any(ch.isalnum() for ch in name):
+        return name  # the usual case: nothing to take out, so nothing changes
     kept = _RUN.sub(lambda m: "" if _is_address(m.group()) else m.group(), name)
-    if removed:
-        kept = _EMPTY_BRACKETS.sub("", kept)
-    kept = " ".join(kept.split()).strip(_EDGE_PUNCTUATION)
+    kept = " ".join(_EMPTY_BRACKETS.sub("", kept).split()).strip(_EDGE_PUNCTUATION)
     if any(ch.isalnum() for ch in kept):
         return kept
     if email and _AT_SIGN.search(email):

@@ -12,6 +12,8 @@ unit test. What it does, and why:
 - Quoted replies and signatures are stripped with mail-parser-reply; the unstripped body stays
   in `meta["raw_body"]` so the moderator can see what stripping removed.
 - Everything from the mail is cleaned with `clean_text`/`clean_line` and capped here.
+- The author's display name never is or contains an email address (aggregator/privacy.py):
+  a sender without a display name gets one derived without the domain.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from ..model import Author, Incoming, Source, to_iso
+from ..privacy import public_name
 from ..sanitize import MAX_TEXT, clean_line, clean_text
 from .email_rules import SubjectRules, auto_generated
 
@@ -268,6 +271,9 @@ def to_incoming(mail: ParsedMail, remainder: str = "", extra_meta: dict[str, Any
     body = clean_text(mail.body, MAX_BODY_CHARS)
     text = clean_text(strip_quotes(body), MAX_TEXT) or clean_text(remainder) or mail.subject
     address = mail.from_address or "(unknown sender)"
+    # The address itself stays in `id`/`email` for the moderators; the name is what the host,
+    # the overlay and the notes show, so it must not be (or contain) an address.
+    name = public_name(mail.from_name, mail.from_address)
     meta: dict[str, Any] = {
         "subject": mail.subject,
         "message_id": mail.message_id or None,
@@ -283,7 +289,7 @@ def to_incoming(mail: ParsedMail, remainder: str = "", extra_meta: dict[str, Any
     meta.update(extra_meta or {})
     return Incoming(
         source=Source.EMAIL, external_id=mail.dedupe_key,
-        author=Author(name=mail.from_name or address, id=address,
+        author=Author(name=name, id=address,
                       email=mail.from_address or None),
         text=text, sent_at=mail.date, meta=meta,
     )
