@@ -119,15 +119,10 @@ def confirmed(q: Question) -> bool:
     return not is_private(q) or PRIVATE_CONFIRMED in q.flags
 
 
-def _author_address(q: Question) -> str | None:
-    """The author's address: `email`, else an `id` that is one (Zoom and email use them)."""
-    if q.author.email:
-        return q.author.email
-    return q.author.id if _is_address(q.author.id) else None
-
-
 def public_asker_name(q: Question) -> str:
     """The name a public surface shows for who asked `q`."""
     if is_private(q):
         return HIDDEN_ASKER
-    return public_name(q.author.name, _author_address(q))
+    # Zoom and email authors may carry their address as `id`; public_name uses it only to
+    # derive a name, and only if it is an address.
+    return public_name(q.author.name, q.author.email or q.author.id)
