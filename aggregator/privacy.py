@@ -19,7 +19,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .model import Question
+    from .model import Asker, Question
 
 #: Shown instead of the asker of a private question on every public surface.
 HIDDEN_ASKER = "Anonymous"
@@ -126,3 +126,9 @@ def public_asker_name(q: Question) -> str:
     # Zoom and email authors may carry their address as `id`; public_name uses it only to
     # derive a name, and only if it is an address.
     return public_name(q.author.name, q.author.email or q.author.id)
+
+
+def public_asker(asker: Asker) -> str:
+    """The name a public surface shows for one of a question's askers (the caller hides the
+    askers of a private question altogether)."""
+    return public_name(asker.name, asker.email or asker.id)

@@ -1,10 +1,11 @@
-"""Raw RFC 5322 bytes -> a question (`Incoming`), robustly (email.md §4, safety.md §2).
+"""Raw RFC 5322 bytes -> a question (`Incoming`), robustly: mail is hostile input.
 
 Shared by the IMAP and the Maildir collectors, pure (no I/O), so every hostile-mail case is a
 unit test. What it does, and why:
 - Parse with `policy.default` (decoded RFC 2047 headers); several malformed headers make that
-  policy raise (reference/email.md §4.1), some inside `message_from_bytes()` itself, so any
-  exception re-parses the whole mail with `policy.compat32` and decodes headers by hand.
+  policy raise (an unclosed quote, a bracketed Message-ID, an encoded newline in a name, a
+  parameter without a value), some inside `message_from_bytes()` itself, so any exception
+  re-parses the whole mail with `policy.compat32` and decodes headers by hand.
 - Body: the first non-attachment text/plain part, else text/html turned into text by a small
   stdlib HTMLParser (never rendered; html2text is GPL). Charsets Python does not know are decoded
   as UTF-8 with replacement characters instead of failing.
@@ -65,7 +66,8 @@ class ParsedMail:
 
     @property
     def dedupe_key(self) -> str:
-        """Message-ID; without one, a hash of sender, date, subject and body (safety.md §7.2)."""
+        """Message-ID; without one, a hash of sender, date, subject and body (Message-ID
+        should be present but is not always, and the same mail must dedupe the same way)."""
         if self.message_id:
             return self.message_id
         digest = hashlib.sha256("\x00".join(

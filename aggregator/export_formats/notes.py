@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..model import Asker, Question, Status
-from ..privacy import HIDDEN_ASKER, confirmed, is_private, public_name, redact_addresses
+from ..privacy import (
+    HIDDEN_ASKER,
+    confirmed,
+    is_private,
+    public_asker,
+    public_name,
+    redact_addresses,
+)
 from . import timeline
 from .escaping import markdown_escape, wikitext_escape
 from .labels import OTHER_REASON, REASON_LABELS, SOURCE_LABELS, reason_label, source_label
@@ -89,7 +96,7 @@ def _date(data: ExportData) -> str | None:
 def _asker_name(page: _Page, a: Asker, private_ids: frozenset[int]) -> str:
     if a.question in private_ids:  # asked privately, then merged into a public question
         return page.d.escape(HIDDEN_ASKER)
-    return page.name(a.name, a.email or a.id)  # an id is used only if it is an address
+    return page.d.escape(one_line(public_asker(a)))
 
 
 def _askers_line(page: _Page, q: Question, private_ids: frozenset[int]) -> str:

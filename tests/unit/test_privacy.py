@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.model import Author, Question
+from aggregator.model import Asker, Author, Question
 from aggregator.privacy import (
     ADDRESS_REMOVED,
     EMAIL_PARTICIPANT,
@@ -17,6 +17,7 @@ from aggregator.privacy import (
     derived_name,
     find_addresses,
     is_private,
+    public_asker,
     public_asker_name,
     public_name,
     redact_addresses,
@@ -108,3 +109,10 @@ def test_public_asker_name_of_an_email_sender_has_no_address() -> None:
     # A Zoom participant whose id is the address and whose name is empty.
     q = question(name="", ident="carl.k@example.org")
     assert public_asker_name(q) == "carl.k."
+
+
+def test_public_asker_names_an_asker_without_an_address() -> None:
+    assert public_asker(Asker(source="email", name="jo.k@example.org", id="jo.k@example.org",
+                              email="jo.k@example.org")) == "jo.k."
+    assert public_asker(Asker(source="zoom", name="", id="ann@example.org")) == "ann"
+    assert public_asker(Asker(source="youtube", name="DevFan", id="UC1")) == "DevFan"
