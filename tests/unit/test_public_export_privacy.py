@@ -54,7 +54,8 @@ MATRIX = {
         public=("Is the API free?",), public_with_askers=("kim.h. (Zoom chat)",),
         json=("kim.hidden@example.org",), csv=("kim.hidden@example.org",)),
     "address in the wording": Datum(
-        secret=("reply.to@example.org",), public=("Can I get the slides? write to", "address removed"),
+        secret=("reply.to@example.org",),
+        public=("Can I get the slides? write to", "address removed"),
         json=("reply.to@example.org",), csv=("reply.to@example.org",)),
     "private unconfirmed": Datum(
         secret=("a private note", "my account was blocked", "Grace"),
