@@ -1,9 +1,14 @@
-"""The TOML config (design.md section 9) as typed, validated settings.
+"""The TOML config (see config.example.toml) as typed, validated settings.
 
-Why msgspec: it converts the parsed TOML into these structs, rejects unknown keys and wrong
-types, and reports the exact path of the bad value, which becomes our "file, key, fix" message.
+Why msgspec: it converts the parsed TOML into these structs, rejects unknown keys, wrong types
+and values out of range (`Annotated[..., msgspec.Meta(...)]` constraints), and reports the exact
+path of the bad value, which becomes our "file, key, fix" message. A constraint's `extra` holds
+the wording of that message: `problem` and `fix`.
+
 Secrets never live in the file: a key ending in `_env` names an environment variable, read only
-through `Config.secret()`.
+through `Config.secret()`. A value there that cannot be a variable name is most likely the
+secret itself, pasted by mistake; it is refused, and the error never repeats it (the message
+ends up in terminals, logs and bug reports).
 
 Lookup order: `--config`, then `$TOWNHALL_CONFIG`, then `./townhall.toml`, then
 `<user config dir>/townhall/townhall.toml`. No file at all is fine: every collector is off.
@@ -17,12 +22,13 @@ import re
 import tomllib
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import msgspec
 import platformdirs
 
 from .model import Identity
+from .net import is_loopback
 
 APP_NAME = "townhall"
 
@@ -41,6 +47,21 @@ class ConfigError(Exception):
         self.file, self.key, self.problem, self.fix = file, key, problem, fix
 
 
+def _meta(problem: str, fix: str, **constraints: Any) -> msgspec.Meta:
+    return msgspec.Meta(**constraints, extra={"problem": problem, "fix": fix})
+
+
+#: The name of an environment variable (empty: none). Every `*_env` key has this type.
+ENV_NAME_PATTERN = r"^([A-Za-z_][A-Za-z0-9_]*)?$"
+EnvName = Annotated[str, _meta(
+    "the value is not an environment variable name and looks like a pasted secret "
+    "(so it is not repeated here)",
+    "put the secret in an environment variable and write the variable's name here, "
+    "e.g. {key} = \"{example}\" and `export {example}=...` before starting townhall",
+    pattern=ENV_NAME_PATTERN)]
+Port = Annotated[int, _meta("not a TCP port", "use 1 to 65535, e.g. {example}", ge=1, le=65535)]
+
+
 class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
 
@@ -49,7 +70,8 @@ class MeetingConfig(_Section):
     title: str = "Townhall"
     starts_at: str | None = None
     host: str | None = None
-    duration_minutes: int = 120
+    duration_minutes: Annotated[int, _meta("must be between 1 and 1440 (a day)", "e.g. 90",
+                                           ge=1, le=24 * 60)] = 120
     answerers: list[str] = []
 
 
@@ -59,21 +81,22 @@ class StoreConfig(_Section):
 
 class ServerConfig(_Section):
     host: str = "127.0.0.1"
-    port: int = 8765
-    moderator_token_env: str = "TOWNHALL_MODERATOR_TOKEN"
-    host_token_env: str = "TOWNHALL_HOST_TOKEN"
-    overlay_token_env: str = "TOWNHALL_OVERLAY_TOKEN"
+    port: Port = 8765
+    moderator_token_env: EnvName = "TOWNHALL_MODERATOR_TOKEN"
+    host_token_env: EnvName = "TOWNHALL_HOST_TOKEN"
+    overlay_token_env: EnvName = "TOWNHALL_OVERLAY_TOKEN"
 
 
 class ZoomConfig(_Section):
     enabled: bool = False
     mode: Literal["webhook", "websocket"] = "webhook"
-    secret_token_env: str = "ZOOM_WEBHOOK_SECRET_TOKEN"
-    timestamp_tolerance_seconds: int = 300
+    secret_token_env: EnvName = "ZOOM_WEBHOOK_SECRET_TOKEN"
+    timestamp_tolerance_seconds: Annotated[int, _meta(
+        "must be positive", "300 is Zoom's advice", ge=1)] = 300
     # websocket mode
     subscription_url: str = ""
-    client_id_env: str = "ZOOM_CLIENT_ID"
-    client_secret_env: str = "ZOOM_CLIENT_SECRET"
+    client_id_env: EnvName = "ZOOM_CLIENT_ID"
+    client_secret_env: EnvName = "ZOOM_CLIENT_SECRET"
     account_id: str = ""
     token_url: str = "https://zoom.us/oauth/token"
     grant_type: Literal["account_credentials", "client_credentials"] = "account_credentials"
@@ -85,23 +108,25 @@ class YouTubeConfig(_Section):
     enabled: bool = False
     video: str = ""
     live_chat_id: str = ""
-    api_key_env: str = "YOUTUBE_API_KEY"
+    api_key_env: EnvName = "YOUTUBE_API_KEY"
     oauth_token_file: str = ""
     client_secrets_file: str = ""
-    daily_quota_units: int = 10_000
+    daily_quota_units: Annotated[int, _meta(
+        "must be positive", "10000 is Google's default", ge=1)] = 10_000
     api_endpoint: str = ""
 
 
 class EmailConfig(_Section):
     enabled: bool = False
     host: str = ""
-    port: int = 993
+    port: Annotated[int, _meta("not a TCP port", "993 for tls, 143 otherwise",
+                               ge=1, le=65535)] = 993
     security: Literal["tls", "starttls", "plain"] = "tls"
     allow_plain_remote: bool = False
     ca_file: str = ""
     username: str = ""
-    password_env: str = "TOWNHALL_IMAP_PASSWORD"
-    oauth2_token_env: str = ""
+    password_env: EnvName = "TOWNHALL_IMAP_PASSWORD"
+    oauth2_token_env: EnvName = ""
     oauth2_token_command: str = ""
     mailbox: str = "INBOX"
     subject_include: list[str] = []
@@ -243,20 +268,39 @@ def _explain(exc: msgspec.ValidationError, source: str | None) -> ConfigError:
         )
     problem = message.replace("Expected", "expected").replace("`", "")
     fix = "see config.example.toml for this key"
-    choices = _literal_choices(parts)
-    if choices:
-        fix = "use one of: " + ", ".join(repr(c) for c in choices)
+    field = _field(parts)
+    if field is not None and get_origin(field.type) is Literal:
+        fix = "use one of: " + ", ".join(repr(c) for c in get_args(field.type))
+    worded = _worded(field, parts[-1] if parts else "")
+    # A type error (a number where text belongs) keeps msgspec's wording; a value that has
+    # the right type but breaks the constraint gets the key's own problem and fix.
+    if worded and " got " not in problem:
+        problem, fix = worded
     return ConfigError(source, _key_name(parts), problem, fix)
 
 
-def _literal_choices(parts: list[str]) -> tuple[Any, ...]:
+def _field(parts: list[str]) -> msgspec.structs.FieldInfo | None:
+    """The struct field at `[section] key`, or None for anything deeper or unknown."""
     if len(parts) != 2:
-        return ()
+        return None
     section = {f.name: f.type for f in msgspec.structs.fields(Config)}.get(parts[0])
     if not (isinstance(section, type) and issubclass(section, msgspec.Struct)):
-        return ()
-    field_type = {f.name: f.type for f in msgspec.structs.fields(section)}.get(parts[1])
-    return get_args(field_type) if get_origin(field_type) is Literal else ()
+        return None
+    return {f.name: f for f in msgspec.structs.fields(section)}.get(parts[1])
+
+
+def _worded(field: msgspec.structs.FieldInfo | None, key: str) -> tuple[str, str] | None:
+    """(problem, fix) from the field's constraint, with `{key}` and `{example}` (the default
+    value, or a made-up variable name) filled in."""
+    if field is None or get_origin(field.type) is not Annotated:
+        return None
+    for meta in get_args(field.type)[1:]:
+        extra = getattr(meta, "extra", None) or {}
+        if "problem" in extra:
+            default = field.default if field.default is not msgspec.NODEFAULT else ""
+            example = default or key.removesuffix("_env").upper()
+            return extra["problem"], extra["fix"].format(key=key, example=example)
+    return None
 
 
 def _known_keys(section_path: list[str]) -> list[str]:
@@ -275,32 +319,22 @@ def _check_values(config: Config) -> None:
     def fail(key: str, problem: str, fix: str) -> None:
         raise ConfigError(src, key, problem, fix)
 
-    if not 0 < config.server.port < 65536:
-        fail("[server] port", f"{config.server.port} is not a TCP port", "use 1 to 65535, e.g. 8765")
-    if not 0 < config.meeting.duration_minutes <= 24 * 60:
-        fail("[meeting] duration_minutes", "must be between 1 and 1440", "e.g. 90")
     if config.meeting.starts_at:
         try:
             datetime.fromisoformat(config.meeting.starts_at.replace("Z", "+00:00"))
         except ValueError:
             fail("[meeting] starts_at", "not an ISO-8601 time", 'e.g. "2022-11-10T14:00:00Z"')
-    if config.youtube.daily_quota_units <= 0:
-        fail("[youtube] daily_quota_units", "must be positive", "10000 is Google's default")
     if config.youtube.enabled and config.youtube.video:
         from .collectors.youtube_parse import parse_video_id
 
         if parse_video_id(config.youtube.video) is None:
             fail("[youtube] video", f"{config.youtube.video!r} is not a YouTube video",
                  'a watch, youtu.be or /live/ URL, or the 11-character id')
-    if not 0 < config.email.port < 65536:
-        fail("[email] port", f"{config.email.port} is not a TCP port", "993 for tls, 143 otherwise")
     if config.email.since:
         try:
             date.fromisoformat(config.email.since)
         except ValueError:
             fail("[email] since", "not a date", 'write it as "YYYY-MM-DD"')
-    if config.zoom.timestamp_tolerance_seconds <= 0:
-        fail("[zoom] timestamp_tolerance_seconds", "must be positive", "300 is Zoom's advice")
     for index, entry in enumerate(config.triage.banned):
         try:
             Identity.parse(entry)
@@ -339,7 +373,7 @@ def section_report(config: Config) -> list[tuple[str, str, list[str]]]:
     server_problems: list[str] = []
     tokens = [config.server.moderator_token_env, config.server.host_token_env,
               config.server.overlay_token_env]
-    if config.server.host not in ("127.0.0.1", "localhost", "::1") and not any(
+    if not is_loopback(config.server.host) and not any(
         config.secret(env) for env in tokens
     ):
         server_problems.append(

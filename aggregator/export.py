@@ -1,4 +1,7 @@
-"""Exports of a meeting's questions (design.md section 11): the entry points.
+"""Exports of a meeting's questions: the entry points.
+
+JSON, CSV and the follow-up list are for the moderation team and hold everything; the
+Markdown and wikitext notes are public and follow aggregator/privacy.py (export_formats/notes.py).
 
 `render()` turns the store into one format's bytes, `export_to_file()` writes a file and returns
 a short summary (the CLI prints it; the TUI's ctrl+e dialog shows it). The formats themselves

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config, ConfigError
+from .net import is_loopback
 from .sanitize import clean_line
 
 SCOPES = ["https://www.googleapis.com/auth/youtube.readonly"]
@@ -76,7 +77,7 @@ def _is_loopback(url: str) -> bool:
     from urllib.parse import urlsplit
 
     try:
-        return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+        return is_loopback(urlsplit(url).hostname)
     except ValueError:
         return False
 

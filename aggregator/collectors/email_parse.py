@@ -1,10 +1,11 @@
-"""Raw RFC 5322 bytes -> a question (`Incoming`), robustly (email.md §4, safety.md §2).
+"""Raw RFC 5322 bytes -> a question (`Incoming`), robustly: mail is hostile input.
 
 Shared by the IMAP and the Maildir collectors, pure (no I/O), so every hostile-mail case is a
 unit test. What it does, and why:
 - Parse with `policy.default` (decoded RFC 2047 headers); several malformed headers make that
-  policy raise (reference/email.md §4.1), some inside `message_from_bytes()` itself, so any
-  exception re-parses the whole mail with `policy.compat32` and decodes headers by hand.
+  policy raise (an unclosed quote, a bracketed Message-ID, an encoded newline in a name, a
+  parameter without a value), some inside `message_from_bytes()` itself, so any exception
+  re-parses the whole mail with `policy.compat32` and decodes headers by hand.
 - Body: the first non-attachment text/plain part, else text/html turned into text by a small
   stdlib HTMLParser (never rendered; html2text is GPL). Charsets Python does not know are decoded
   as UTF-8 with replacement characters instead of failing.
@@ -12,6 +13,8 @@ unit test. What it does, and why:
 - Quoted replies and signatures are stripped with mail-parser-reply; the unstripped body stays
   in `meta["raw_body"]` so the moderator can see what stripping removed.
 - Everything from the mail is cleaned with `clean_text`/`clean_line` and capped here.
+- The author's display name never is or contains an email address (aggregator/privacy.py):
+  a sender without a display name gets one derived without the domain.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from ..model import Author, Incoming, Source, to_iso
+from ..privacy import public_name
 from ..sanitize import MAX_TEXT, clean_line, clean_text
 from .email_rules import SubjectRules, auto_generated
 
@@ -62,7 +66,8 @@ class ParsedMail:
 
     @property
     def dedupe_key(self) -> str:
-        """Message-ID; without one, a hash of sender, date, subject and body (safety.md §7.2)."""
+        """Message-ID; without one, a hash of sender, date, subject and body (Message-ID
+        should be present but is not always, and the same mail must dedupe the same way)."""
         if self.message_id:
             return self.message_id
         digest = hashlib.sha256("\x00".join(
@@ -268,6 +273,9 @@ def to_incoming(mail: ParsedMail, remainder: str = "", extra_meta: dict[str, Any
     body = clean_text(mail.body, MAX_BODY_CHARS)
     text = clean_text(strip_quotes(body), MAX_TEXT) or clean_text(remainder) or mail.subject
     address = mail.from_address or "(unknown sender)"
+    # The address itself stays in `id`/`email` for the moderators; the name is what the host,
+    # the overlay and the notes show, so it must not be (or contain) an address.
+    name = public_name(mail.from_name, mail.from_address)
     meta: dict[str, Any] = {
         "subject": mail.subject,
         "message_id": mail.message_id or None,
@@ -283,7 +291,7 @@ def to_incoming(mail: ParsedMail, remainder: str = "", extra_meta: dict[str, Any
     meta.update(extra_meta or {})
     return Incoming(
         source=Source.EMAIL, external_id=mail.dedupe_key,
-        author=Author(name=mail.from_name or address, id=address,
+        author=Author(name=name, id=address,
                       email=mail.from_address or None),
         text=text, sent_at=mail.date, meta=meta,
     )

@@ -17,7 +17,6 @@ exception message (imapclient's own debug log redacts LOGIN and AUTHENTICATE).
 
 from __future__ import annotations
 
-import ipaddress
 import shlex
 import ssl
 import subprocess
@@ -29,6 +28,7 @@ from imapclient import IMAPClient
 from imapclient.imapclient import SocketTimeout
 
 from ..config import Config
+from ..net import is_loopback
 from .base import CollectorStopped
 
 
@@ -71,15 +71,6 @@ class ImapSettings:
     @property
     def checkpoint_name(self) -> str:
         return f"email:imap:{self.username}@{self.host}:{self.port}/{self.mailbox}"
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def ssl_context(settings: ImapSettings) -> ssl.SSLContext:

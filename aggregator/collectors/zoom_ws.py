@@ -30,6 +30,7 @@ from websockets.exceptions import WebSocketException
 from ..aio import cancel_and_wait
 from ..config import Config
 from ..health import HealthRegistry
+from ..net import is_loopback
 from ..sanitize import clean_line
 from .base import Backoff, Collector, CollectorStopped, Sink, retry_time
 from .zoom_events import BadEvent, EventHandler
@@ -218,7 +219,7 @@ def subscription_url_problem(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme == "wss" and parts.hostname:
         return None
-    if parts.scheme == "ws" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+    if parts.scheme == "ws" and is_loopback(parts.hostname):
         return None
     return ("[zoom] subscription_url must be the wss:// WebSocket endpoint URL shown in your "
             "Zoom app's event subscription (e.g. wss://ws.zoom.us/ws?subscriptionId=...)")

@@ -1,4 +1,4 @@
-"""CSV: one row per question, for spreadsheets (design.md section 11, issue 8).
+"""CSV: one row per question, for spreadsheets (the moderators' export: names as stored).
 
 RFC 4180 through the csv module (quoted where needed, CRLF line ends, UTF-8 without a BOM);
 every text cell goes through `csv_cell`, so a question like `=HYPERLINK(...)` is shown, never

@@ -1,9 +1,9 @@
 """Escapers for user text in the export formats: CSV cells, Markdown and MediaWiki wikitext.
 
-Audience text is hostile (reference/safety.md). It reaches these renderers already cleaned of
+Audience text is hostile. It reaches these renderers already cleaned of
 control characters; here it is made inert for the one format it goes into:
 
-- CSV (safety.md section 4, OWASP ASVS 1.2.10): quoting is the csv module's job (RFC 4180), but
+- CSV (OWASP ASVS 1.2.10): quoting is the csv module's job (RFC 4180), but
   a spreadsheet evaluates a cell starting with `=`, `+`, `-`, `@`, TAB, CR or NUL, also a quoted
   one and also after leading spaces, so such a cell gets a leading apostrophe.
 - Markdown: every character that starts inline markup is backslash-escaped (CommonMark allows a

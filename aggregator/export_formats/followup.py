@@ -1,5 +1,5 @@
 """The follow-up list: each question to answer in writing, with its askers and how to reach
-them (issue 8). Plain UTF-8 text for the staff who write the answers; it is not published, so
+them. Plain UTF-8 text for the staff who write the answers; it is not published, so
 it names everyone (email addresses included) whatever `include_askers` says.
 
 User text is already free of control characters (cleaned at ingestion); here it is only

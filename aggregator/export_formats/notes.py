@@ -1,10 +1,15 @@
-"""The notes page published after the call, in Markdown or MediaWiki wikitext (issue 8).
+"""The notes page published after the call, in Markdown or MediaWiki wikitext.
 
 Layout: title and date from `[meeting]`; the answered questions in the order they were answered,
 each a bullet with the wording the host read, then who answered and the answer note; "To be
 answered in writing" with the follow-up questions; counts per source and per dismissal reason
 (never the dismissed text). Askers are named only with `--include-askers` or
-`[export] include_askers` (names and channel only: email addresses never go on a public page).
+`[export] include_askers`.
+
+The page is public, so it follows aggregator/privacy.py: no email address anywhere (names go
+through `public_name`, an address inside a wording or note is replaced), a `private` question
+appears only once a moderator confirmed it and never with its asker, and nothing of a
+dismissed question but its count.
 
 Who answered: the question's assignee, else the meeting's host, else nobody is named.
 User text is put on one line (whitespace collapsed) and escaped by the dialect, so no question
@@ -18,7 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..model import Question, Status
+from ..model import Asker, Question, Status
+from ..privacy import (
+    HIDDEN_ASKER,
+    confirmed,
+    is_private,
+    public_asker,
+    public_name,
+    redact_addresses,
+)
 from . import timeline
 from .escaping import markdown_escape, wikitext_escape
 from .labels import OTHER_REASON, REASON_LABELS, SOURCE_LABELS, reason_label, source_label
@@ -57,7 +70,10 @@ class _Page:
         self.lines: list[str] = []
 
     def text(self, raw: str) -> str:
-        return self.d.escape(one_line(raw))
+        return self.d.escape(one_line(redact_addresses(raw)))
+
+    def name(self, raw: str, email: str | None = None) -> str:
+        return self.d.escape(one_line(public_name(raw, email)))
 
     def section(self, title: str) -> None:
         self.lines += ["", self.d.heading(self.d.escape(title)), ""]
@@ -77,10 +93,22 @@ def _date(data: ExportData) -> str | None:
     return None
 
 
-def _askers_line(page: _Page, q: Question) -> str:
-    names = ", ".join(f"{page.text(a.name)} ({page.text(source_label(a.source))})"
-                      for a in q.askers)
+def _asker_name(page: _Page, a: Asker, private_ids: frozenset[int]) -> str:
+    if a.question in private_ids:  # asked privately, then merged into a public question
+        return page.d.escape(HIDDEN_ASKER)
+    return page.d.escape(one_line(public_asker(a)))
+
+
+def _askers_line(page: _Page, q: Question, private_ids: frozenset[int]) -> str:
+    if is_private(q):
+        return f"{page.d.bold('Asked by')} {page.d.escape(HIDDEN_ASKER)}"
+    names = ", ".join(f"{_asker_name(page, a, private_ids)} "
+                      f"({page.text(source_label(a.source))})" for a in q.askers)
     return f"{page.d.bold('Asked by')} {names}"
+
+
+def _private_ids(data: ExportData) -> frozenset[int]:
+    return frozenset(q.id for q in data.questions if is_private(q))
 
 
 def _intro(page: _Page, data: ExportData, answered: int, follow_up: int) -> None:
@@ -104,17 +132,19 @@ def _intro(page: _Page, data: ExportData, answered: int, follow_up: int) -> None
 
 def _answered(page: _Page, data: ExportData) -> int:
     page.section("Answered questions")
-    ordered = timeline.in_answer_order(data.questions, data.answered_at)
+    shown = [q for q in data.questions if confirmed(q)]
+    ordered = timeline.in_answer_order(shown, data.answered_at)
+    private_ids = _private_ids(data)
     for q in ordered:
         page.bullet(page.text(q.display_text))
         answerer = q.assignee or data.meeting.host
-        said = f"{page.d.bold('Answered by')} {page.text(answerer)}" if answerer else \
+        said = f"{page.d.bold('Answered by')} {page.name(answerer)}" if answerer else \
             page.d.bold("Answered")
         if q.note:
             said += f": {page.text(q.note)}"
         page.bullet(said, nested=True)
         if data.include_askers:
-            page.bullet(_askers_line(page, q), nested=True)
+            page.bullet(_askers_line(page, q, private_ids), nested=True)
     if not ordered:
         page.empty("No questions were answered.")
     return len(ordered)
@@ -122,14 +152,15 @@ def _answered(page: _Page, data: ExportData) -> int:
 
 def _follow_up(page: _Page, data: ExportData) -> int:
     page.section("To be answered in writing")
-    pending = [q for q in data.questions if q.status is Status.FOLLOW_UP]
+    pending = [q for q in data.questions if q.status is Status.FOLLOW_UP and confirmed(q)]
+    private_ids = _private_ids(data)
     for q in pending:
         page.bullet(page.text(q.display_text))
         if q.assignee:
-            page.bullet(f"{page.d.bold('To be answered by')} {page.text(q.assignee)}",
+            page.bullet(f"{page.d.bold('To be answered by')} {page.name(q.assignee)}",
                         nested=True)
         if data.include_askers:
-            page.bullet(_askers_line(page, q), nested=True)
+            page.bullet(_askers_line(page, q, private_ids), nested=True)
     if not pending:
         page.empty("Nothing is left to answer in writing.")
     return len(pending)

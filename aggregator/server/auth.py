@@ -6,27 +6,20 @@ file, never logged). Roles are ordered: a token valid for a role also opens the 
 
 A role whose token is not configured is open only while the server listens on loopback: on a
 laptop nobody else can reach it. On any other address the server refuses to start unless at
-least one token is set (design.md section 6), and a role without a token is then closed.
+least one token is set, and a role without a token is then closed.
 """
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 from ..config import Config, ConfigError
+from ..net import is_loopback
+
+__all__ = ["ROLES", "Tokens", "check_bind", "is_loopback"]
 
 #: roles from most to least privileged
 ROLES = ("moderator", "host", "overlay")
-
-
-def is_loopback(host: str) -> bool:
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class Tokens:

@@ -55,7 +55,10 @@ def test_serve_runs_serves_pages_and_stops_on_sigterm(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                probe = urllib.request.Request(  # the details need the moderator token
+                    f"http://127.0.0.1:{port}/healthz",
+                    headers={"Authorization": f"Bearer {TOKENS['moderator']}"})
+                with urllib.request.urlopen(probe, timeout=2) as r:
                     health = json.load(r)
                 break
             except OSError:
