@@ -21,22 +21,12 @@ from .model import (
     Status,
     next_status,
 )
+from .roles import may_send
 from .sanitize import clean_line, clean_text
 
 MAX_TAGS = 20
 MAX_NOTE = 2_000
 
-#: ops a client (TUI, websocket) may send, and which roles may send them (design.md section 7)
-CLIENT_OPS = frozenset({
-    "approve", "dismiss", "restore", "go_live", "next", "answered", "requeue", "follow_up",
-    "reopen", "star", "unstar", "edit", "tag", "assign", "note", "merge", "reorder", "ban",
-    "unban", "undo", "add", "link", "unlink",
-})
-ROLE_OPS: dict[str, frozenset[str]] = {
-    "moderator": CLIENT_OPS,
-    "host": frozenset({"next"}),
-    "overlay": frozenset(),
-}
 #: ops that name no question (`question` is null)
 QUESTIONLESS_OPS = frozenset({"next", "unban", "undo", "add", "flag_author", "link", "unlink"})
 
@@ -66,10 +56,13 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def sent_by(cls, role: str, op: str, question: int | None, args: dict[str, Any],
                 if_version: int | None) -> Command:
-        """The command a client in `role` sent (local TUI or websocket), or "forbidden"."""
-        if op not in ROLE_OPS.get(role, frozenset()):
+        """The command a client in `role` sent (local TUI or websocket): "forbidden" when the
+        role may not send it (roles.py), "invalid" when it is malformed (`check`)."""
+        if not may_send(role, op):
             raise CommandError("forbidden", f"a {role} may not '{op}'")
-        return cls(op=op, question=question, args=args, if_version=if_version)
+        command = cls(op=op, question=question, args=args, if_version=if_version)
+        check(command)
+        return command
 
 
 def _is_count(value: object, low: int) -> bool:

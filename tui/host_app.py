@@ -5,7 +5,10 @@ font size) with its source, asker and assignee, and, when configured, the names 
 who asked it; below, the next questions of the host list in order. `n` or space says "next".
 It talks only to a `Client` (a RemoteClient with the host role, which the server allows
 `next` and nothing else), so it works the same against the local server or a remote one.
-Every piece of user text goes through `Content(...)`: never markup (reference/safety.md).
+It shows `HostQuestion`s, the host's allowlist (aggregator/roles.py); a full `Question` handed
+to it (a client that does not filter) is filtered and cut down the same way here, so the host
+screen never shows more than the host role may see. Every piece of user text goes through
+`Content(...)`: user text is never parsed as markup, so `[bold]` stays those characters.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from textual.widgets import Static
 from aggregator.client import Client, ConnectionChanged
 from aggregator.commands import CommandError
 from aggregator.model import Question, Status
+from aggregator.roles import HostQuestion, present, visible
 from aggregator.subscription import Change, Snapshot
 from .widgets.key_footer import KeyFooter
 
@@ -28,13 +32,20 @@ from .widgets.key_footer import KeyFooter
 NEXT_COUNT = 12
 
 
-def describe(question: Question) -> str:
+def describe(question: HostQuestion) -> str:
     parts = [f"#{question.id}", question.source]
     if question.author.name:
         parts.append(f"asked by {question.author.name}")
     if question.assignee:
         parts.append(f"for {question.assignee}")
     return " · ".join(parts)
+
+
+def as_host(question: Question | HostQuestion) -> HostQuestion | None:
+    """The question as the host may see it, or None when it is not theirs to see."""
+    if isinstance(question, HostQuestion):
+        return question
+    return present("host", question) if visible("host", question) else None  # type: ignore[return-value]
 
 
 class HostApp(App[None]):
@@ -62,7 +73,7 @@ class HostApp(App[None]):
         super().__init__()
         self.client = client
         self.show_askers = show_askers
-        self.questions: dict[int, Question] = {}
+        self.questions: dict[int, HostQuestion] = {}
         if meeting_title:
             self.sub_title = meeting_title
 
@@ -82,9 +93,13 @@ class HostApp(App[None]):
     async def _follow(self) -> None:
         async for event in self.client.events():
             if isinstance(event, Snapshot):
-                self.questions = {q.id: q for q in event.questions}
+                self.questions = {q.id: q for q in map(as_host, event.questions) if q}
             elif isinstance(event, Change):
-                self.questions[event.question.id] = event.question
+                question = as_host(event.question)
+                if question is None:
+                    self.questions.pop(event.question.id, None)
+                else:
+                    self.questions[question.id] = question
             elif isinstance(event, ConnectionChanged):
                 status = "" if event.connected else f"Disconnected: {event.reason or ''}"
                 self.query_one("#status", Static).update(Content(status))
@@ -93,29 +108,29 @@ class HostApp(App[None]):
                 continue
             await self._refresh_view()
 
-    def live(self) -> Question | None:
+    def live(self) -> HostQuestion | None:
         return next((q for q in self.questions.values() if q.status is Status.LIVE), None)
 
-    def upcoming(self) -> list[Question]:
+    def upcoming(self) -> list[HostQuestion]:
         queued = [q for q in self.questions.values() if q.status is Status.QUEUED]
         return sorted(queued, key=lambda q: (q.rank if q.rank is not None else 1 << 30, q.id))
 
     async def _refresh_view(self) -> None:
         live = self.live()
         text = self.query_one("#live-text", Static)
-        text.update(Content(live.display_text if live else "Nothing is live."))
+        text.update(Content(live.text if live else "Nothing is live."))
         text.set_class(live is None, "empty")
         self.query_one("#live-meta", Static).update(Content(describe(live) if live else ""))
         askers = ""
         if live is not None and self.show_askers:
-            names = list(dict.fromkeys(a.name for a in live.askers if a.name))
+            names = list(dict.fromkeys(name for name in live.askers if name))
             if len(names) > 1:
                 askers = "Asked by: " + ", ".join(names)
         self.query_one("#live-askers", Static).update(Content(askers))
         container = self.query_one("#next", VerticalScroll)
         with self.batch_update():
             await container.remove_children()
-            items = [Static(Content(f"{n}. {q.display_text}\n   {describe(q)}"),
+            items = [Static(Content(f"{n}. {q.text}\n   {describe(q)}"),
                             classes="next-item")
                      for n, q in enumerate(self.upcoming()[:NEXT_COUNT], start=1)]
             if not items:

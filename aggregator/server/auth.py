@@ -1,12 +1,13 @@
 """Who may connect to `/ws`, and whether the server may listen where it is asked to.
 
 Tokens come from the environment variables that `[server] *_token_env` name (never from the
-file, never logged). Roles are ordered: a token valid for a role also opens the roles below it
-(moderator > host > overlay), so a moderator can open the host view with their own token.
+file, never logged). Roles are ordered (aggregator/roles.py): a token valid for a role also
+opens the roles below it, so a moderator can open the host view with their own token.
 
 A role whose token is not configured is open only while the server listens on loopback: on a
 laptop nobody else can reach it. On any other address the server refuses to start unless at
-least one token is set, and a role without a token is then closed.
+least one token is set (anyone who can reach it could moderate otherwise), and a role without
+a token is then closed.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ import hmac
 
 from ..config import Config, ConfigError
 from ..net import is_loopback
+from ..roles import is_role, opened_by
 
-__all__ = ["ROLES", "Tokens", "check_bind", "is_loopback"]
-
-#: roles from most to least privileged
-ROLES = ("moderator", "host", "overlay")
+__all__ = ["Tokens", "check_bind", "is_loopback"]
 
 
 class Tokens:
@@ -47,13 +46,13 @@ class Tokens:
 
     def allows(self, role: str, presented: str | None) -> bool:
         """True when `presented` opens `role` (checked against every role at or above it)."""
-        if role not in ROLES:
+        if not is_role(role):
             return False
         candidate = (presented or "").encode()
         matched = False
         # Compare against every configured token so the time taken does not reveal which
         # role's token was close; compare_digest itself is constant-time per pair.
-        for other in ROLES[: ROLES.index(role) + 1]:
+        for other in opened_by(role):
             token = self._tokens.get(other)
             if token is not None and hmac.compare_digest(candidate, token):
                 matched = True

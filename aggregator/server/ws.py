@@ -1,19 +1,20 @@
-"""The websocket protocol of design.md section 7, server side (`GET /ws`).
+"""The websocket protocol (aggregator/protocol.py), server side (`GET /ws`).
 
 One `Session` per connection: the hello is checked (token in constant time, role), then a
 pump task streams the role's view of the queue (snapshot in chunks, then `changed` frames, in
 seq order, only after commit) while the reader loop handles commands one at a time, so a
-moderator's commands are applied in the order they were sent (which `undo` relies on).
+moderator's commands are applied in the order they were sent (which `undo` relies on). What
+each role may send and receive is aggregator/roles.py's decision, never this module's.
 
-Decisions where the design is silent:
+Decisions:
 - `since` > 0 resumes a moderator from that seq (changes only, no snapshot); 0 or absent asks
   for a snapshot. Host and overlay always get a fresh snapshot: their view is small, and the
   server cannot know which questions a reconnecting page last saw.
 - A wrong token, an unknown role or a malformed hello gets an `error` frame (code
   `forbidden` or `invalid`) and the connection is closed with 1008. The token is never logged.
-- Moderators may also ask `{"type":"history","id":..,"question":N}` and get
-  `{"type":"history","id":..,"entries":[...]}` (the TUI's detail pane needs the audit trail).
-- Snapshot frames carry `"done": true` on the last chunk.
+- A malformed frame after the hello gets an `error` frame with code `invalid`; the session
+  stays up. A closing, failed or oversized frame ends the session quietly: there is nobody
+  left to answer, and logging a traceback per oversized frame would let a client fill the log.
 """
 
 from __future__ import annotations
@@ -27,20 +28,21 @@ from urllib.parse import urlsplit
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from .. import protocol
 from ..aio import cancel_and_wait
 from ..commands import Command, CommandError
 from ..health import HealthRegistry
 from ..queue import QuestionQueue
+from ..roles import ROLES, is_role, present, sees_everything, tombstone, visible
 from ..sanitize import clean_line
 from ..subscription import Change, Snapshot
 from .app import CONFIG, HEALTH, QUEUE
-from .auth import ROLES, Tokens, is_loopback
-from .roles import present, tombstone, visible
+from .auth import Tokens, is_loopback
 
 log = logging.getLogger("townhall.ws")
 
 HELLO_TIMEOUT = 10.0
-#: frames from clients are small (commands); anything larger is refused by aiohttp
+#: frames from clients are small (commands); anything larger ends the connection (aiohttp)
 MAX_CLIENT_FRAME = 64 * 1024
 #: a snapshot frame holds questions up to about this many bytes of JSON
 SNAPSHOT_CHUNK_BYTES = 256 * 1024
@@ -61,16 +63,17 @@ class ChangedFrames:
 
     def __init__(self, keep: int = 2_048) -> None:
         self.keep = keep
-        self._frames: dict[tuple[str, int], bytes] = {}
+        self._frames: dict[tuple[str, bool, int], bytes] = {}
 
-    def get(self, kind: str, change: Change) -> bytes:
-        """`kind` is the receiving role, or "tombstone" for a question leaving a page."""
-        frame = self._frames.get((kind, change.seq))
+    def get(self, role: str, change: Change, *, gone: bool = False) -> bytes:
+        """The frame for `role`; `gone`: the question just left that role's view."""
+        key = (role, gone, change.seq)
+        frame = self._frames.get(key)
         if frame is None:
             question = change.question
-            body = tombstone(question) if kind == "tombstone" else present(kind, question)
-            frame = _encode({"type": "changed", "seq": change.seq, "question": body})
-            self._frames[(kind, change.seq)] = frame
+            body = tombstone(role, question) if gone else present(role, question)
+            frame = protocol.encode(protocol.ChangedFrame(seq=change.seq, question=body))
+            self._frames[key] = frame
             if len(self._frames) > self.keep:
                 del self._frames[next(iter(self._frames))]
         return frame
@@ -78,47 +81,11 @@ class ChangedFrames:
 
 FRAMES = web.AppKey("ws_changed_frames", ChangedFrames)
 
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
-
-
-class Hello(msgspec.Struct):
-    type: str
-    role: str = "moderator"
-    token: str | None = None
-    name: str = ""
-    since: int | None = None
-
-
-_decode_hello = msgspec.json.Decoder(Hello).decode
-
-
-class CommandFrame(msgspec.Struct):
-    type: str
-    id: str
-    op: str
-    question: int | None = None
-    args: dict[str, Any] = {}
-    if_version: int | None = None
-
-
-class HistoryFrame(msgspec.Struct):
-    type: str
-    id: str
-    question: int
-
 
 class ProtocolError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
-
-
-def error_frame(code: str, message: str, frame_id: str | None = None) -> bytes:
-    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if frame_id is not None:
-        frame["id"] = frame_id
-    return _encode(frame)
 
 
 async def _send(ws: web.WebSocketResponse, data: bytes) -> None:
@@ -161,7 +128,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         except ProtocolError as exc:
             log.warning("refused websocket client %s: %s", peer, exc.message)
             with contextlib.suppress(ConnectionError, RuntimeError):
-                await _send(ws, error_frame(exc.code, exc.message))
+                await _send(ws, protocol.error(exc.code, exc.message))
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"refused")
             return ws
         session = Session(ws, request.app[QUEUE], request.app[HEALTH], hello,
@@ -174,7 +141,12 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _read_hello(ws: web.WebSocketResponse, tokens: Tokens) -> Hello:
+#: what ends a session: the peer closes, the connection fails, or a frame was too large
+#: (aiohttp answers that one with close code 1009 itself)
+_ENDING = frozenset({WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR})
+
+
+async def _read_hello(ws: web.WebSocketResponse, tokens: Tokens) -> protocol.Hello:
     try:
         async with asyncio.timeout(HELLO_TIMEOUT):
             msg = await ws.receive()
@@ -183,12 +155,12 @@ async def _read_hello(ws: web.WebSocketResponse, tokens: Tokens) -> Hello:
     if msg.type is not WSMsgType.TEXT:
         raise ProtocolError("invalid", "the first frame must be a JSON hello")
     try:
-        hello = _decode_hello(msg.data)
-    except msgspec.DecodeError as exc:
+        hello = protocol.decode_client(msg.data)
+    except (msgspec.DecodeError, RecursionError) as exc:  # deep nesting: RecursionError
         raise ProtocolError("invalid", f"bad hello: {exc}") from None
-    if hello.type != "hello":
+    if not isinstance(hello, protocol.Hello):
         raise ProtocolError("invalid", "the first frame must be {\"type\": \"hello\", ...}")
-    if hello.role not in ROLES:
+    if not is_role(hello.role):
         raise ProtocolError("invalid", f"unknown role; use one of {', '.join(ROLES)}")
     if not tokens.allows(hello.role, hello.token):
         raise ProtocolError("forbidden", f"wrong or missing token for role {hello.role}")
@@ -199,31 +171,37 @@ class Session:
     """One authenticated connection."""
 
     def __init__(self, ws: web.WebSocketResponse, queue: QuestionQueue, health: HealthRegistry,
-                 hello: Hello, frames: ChangedFrames) -> None:
+                 hello: protocol.Hello, frames: ChangedFrames) -> None:
         self.ws = ws
         self.frames = frames
         self.queue = queue
         self.health = health
         self.role = hello.role
+        self.full = sees_everything(self.role)
         self.actor = clean_line(hello.name, 100) or hello.role
-        resume = self.role == "moderator" and hello.since and 0 < hello.since <= queue.seq
+        resume = self.full and hello.since and 0 < hello.since <= queue.seq
         self.since = hello.since if resume else None
-        self.shown: set[int] = set()  # ids this page can see (host and overlay only)
+        self.shown: set[int] = set()  # ids this page can see (roles that see a part only)
 
     async def run(self, meeting_title: str) -> None:
-        await _send(self.ws, _encode({"type": "welcome", "seq": self.queue.seq, "role": self.role,
-                                      "name": self.actor, "resumed": self.since is not None,
-                                      "meeting": meeting_title}))
+        await _send(self.ws, protocol.encode(protocol.Welcome(
+            seq=self.queue.seq, role=self.role, name=self.actor, resumed=self.since is not None,
+            meeting=meeting_title)))
         subscription = self.queue.subscribe(self.since)
         tasks = [asyncio.create_task(self._pump(subscription))]
-        if self.role == "moderator":
+        if self.full:
             tasks.append(asyncio.create_task(self._pump_health()))
         try:
-            async for msg in self.ws:
-                if msg.type is not WSMsgType.TEXT:
-                    await _send(self.ws, error_frame("invalid", "frames must be JSON text"))
-                    continue
-                await self._handle(msg.data)
+            while True:
+                msg = await self.ws.receive()
+                if msg.type in _ENDING:
+                    return
+                if msg.type is WSMsgType.TEXT:
+                    await self._handle(msg.data)
+                else:
+                    await _send(self.ws, protocol.error("invalid", "frames must be JSON text"))
+        except (ConnectionError, RuntimeError):
+            return  # the peer went away while we answered: nothing left to tell it
         finally:
             subscription.close()
             await cancel_and_wait(tasks)
@@ -243,38 +221,41 @@ class Session:
             return  # the client went away; the reader loop ends the session
 
     async def _send_snapshot(self, snapshot: Snapshot) -> None:
+        """The snapshot in frames of about SNAPSHOT_CHUNK_BYTES: each question is encoded
+        once, and a chunk is the already encoded questions wrapped in a frame."""
         questions = [q for q in snapshot.questions if visible(self.role, q)]
-        if self.role != "moderator":
+        if not self.full:
             self.shown = {q.id for q in questions}
-        head = b'{"type":"snapshot","seq":%d,"done":' % snapshot.seq
-        chunk: list[bytes] = []
+        chunk: list[msgspec.Raw] = []
         size = 0
         for question in questions:
-            encoded = _encode(present(self.role, question))
-            chunk.append(encoded)
+            encoded = protocol.encode(present(self.role, question))
+            chunk.append(msgspec.Raw(encoded))
             size += len(encoded)
             if size >= SNAPSHOT_CHUNK_BYTES:
-                await _send(self.ws, head + b'false,"questions":[' + b",".join(chunk) + b"]}")
+                await _send(self.ws, protocol.encode(protocol.SnapshotFrame(
+                    seq=snapshot.seq, questions=chunk, done=False)))
                 chunk, size = [], 0
-        await _send(self.ws, head + b'true,"questions":[' + b",".join(chunk) + b"]}")
+        await _send(self.ws, protocol.encode(protocol.SnapshotFrame(
+            seq=snapshot.seq, questions=chunk, done=True)))
 
     def _changed(self, change: Change) -> bytes | None:
         question = change.question
         if visible(self.role, question):
-            if self.role != "moderator":
+            if not self.full:
                 self.shown.add(question.id)
             return self.frames.get(self.role, change)
         if question.id in self.shown:
             self.shown.discard(question.id)
-            return self.frames.get("tombstone", change)
+            return self.frames.get(self.role, change, gone=True)
         return None
 
     async def _pump_health(self) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
             while True:
                 sent = self.health.version
-                await _send(self.ws, _encode({"type": "health",
-                                              "collectors": self.health.as_dicts()}))
+                await _send(self.ws, protocol.encode(protocol.HealthFrame(
+                    collectors=self.health.snapshot())))
                 await asyncio.sleep(HEALTH_INTERVAL)
                 if self.health.version == sent:
                     await self.health.changed()
@@ -283,27 +264,25 @@ class Session:
 
     async def _handle(self, raw: str) -> None:
         try:
-            data = _decode(raw)
-        except (msgspec.DecodeError, RecursionError):  # deep nesting raises RecursionError
-            data = None
-        if not isinstance(data, dict):
-            await _send(self.ws, error_frame("invalid", "frames must be JSON objects"))
+            frame = protocol.decode_client(raw)
+        except (msgspec.DecodeError, RecursionError) as exc:  # deep nesting: RecursionError
+            seen = protocol.frame_id(raw)
+            what = f"bad {seen.type} frame" if seen.type else "frames must be JSON objects"
+            await _send(self.ws, protocol.error("invalid", f"{what}: {exc}", seen.id))
             return
-        frame_id = data.get("id") if isinstance(data.get("id"), str) else None
-        kind = data.get("type")
         try:
-            if kind == "command":
-                await self._command(msgspec.convert(data, CommandFrame))
-            elif kind == "history":
-                await self._history(msgspec.convert(data, HistoryFrame))
-            else:
-                raise CommandError("invalid", "unknown frame type; send command or history")
-        except msgspec.ValidationError as exc:
-            await _send(self.ws, error_frame("invalid", f"bad {kind} frame: {exc}", frame_id))
+            match frame:
+                case protocol.CommandFrame():
+                    await self._command(frame)
+                case protocol.HistoryRequest():
+                    await self._history(frame)
+                case protocol.Hello():
+                    raise CommandError("invalid", "already connected; send command or history")
         except CommandError as exc:
-            await _send(self.ws, error_frame(exc.code, exc.message, frame_id))
+            await _send(self.ws, protocol.error(exc.code, exc.message,
+                                                getattr(frame, "id", None)))
 
-    async def _command(self, frame: CommandFrame) -> None:
+    async def _command(self, frame: protocol.CommandFrame) -> None:
         command = Command.sent_by(self.role, frame.op, frame.question, frame.args,
                                   frame.if_version)
         try:
@@ -313,15 +292,16 @@ class Session:
         except Exception as exc:  # a bad argument type, a failed write: answer, stay up
             log.exception("command %s from %s failed", frame.op, self.actor)
             raise CommandError("invalid", f"'{frame.op}' failed: {type(exc).__name__}") from None
-        await _send(self.ws, _encode({"type": "ack", "id": frame.id}))
+        await _send(self.ws, protocol.encode(protocol.Ack(id=frame.id)))
 
-    async def _history(self, frame: HistoryFrame) -> None:
-        if self.role != "moderator":
+    async def _history(self, frame: protocol.HistoryRequest) -> None:
+        if not self.full:
             raise CommandError("forbidden", f"a {self.role} may not read the history")
         if self.queue.get(frame.question) is None:
             raise CommandError("not_found", f"there is no question #{frame.question}")
         entries = self.queue.history(frame.question)
-        await _send(self.ws, _encode({"type": "history", "id": frame.id, "entries": entries}))
+        await _send(self.ws, protocol.encode(protocol.HistoryReply(id=frame.id,
+                                                                    entries=entries)))
 
 
 async def _close_all(app: web.Application) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from aggregator.collectors.email_parse import evaluate
 from aggregator.privacy import EMAIL_PARTICIPANT, find_addresses
-from tests.email_helpers import RULES
+from tests.support.email_helpers import RULES
 
 
 def mail(from_header: bytes) -> bytes:

@@ -155,7 +155,10 @@ async def test_overlay_sees_only_the_live_question_without_emails(server: Server
                                        author_id="ed@example.org", email="ed@example.org"))
     await server.queue.apply(Command(op="dismiss", question=3, args={"reason": "spam"}), "mod")
     await server.queue.apply(Command(op="star", question=2), "mod")
-    frames += await read_until(ws, lambda f: f["type"] == "changed" and f["question"].get("starred"))
+    starred = server.queue.get(2).version  # the overlay learns the new version, not the star
+    frames += await read_until(ws, lambda f: f["type"] == "changed"
+                               and f["question"]["version"] == starred)
+    assert all("starred" not in f["question"] for f in frames if f["type"] == "changed")
     raw = json.dumps(frames)
     assert "@" not in raw
     for hidden in ("Still new", "Dismiss me", "Brand new", "Queued one? (none)"):
@@ -321,3 +324,26 @@ async def test_many_concurrent_commands_are_applied_once_each(server: Server, to
                for q in range(1, 21))
     for ws, _ in clients:
         await ws.close()
+
+
+# --- frames that end a session --------------------------------------------------------------
+
+async def test_an_oversized_frame_closes_the_socket_quietly(server: Server, tokens,
+                                                            caplog) -> None:
+    from aggregator.server.ws import MAX_CLIENT_FRAME
+
+    caplog.set_level(logging.DEBUG)
+    ws, _ = await hello(server.url, "moderator", tokens["moderator"])
+    await read_until(ws, snapshot_done)
+    await ws.send('{"type":"command","id":"big","op":"add","args":{"text":"'
+                  + "x" * MAX_CLIENT_FRAME + '"}}')
+    frames = []
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(10):
+            while True:
+                frames.append(json.loads(await ws.recv()))
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    assert all(f["type"] != "error" for f in frames)  # nobody is left to read an answer
+    assert "Traceback" not in caplog.text
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+    assert server.queue.seq == 0  # nothing of it was applied

@@ -1,6 +1,8 @@
 // Shared by /host and /overlay: the token from the URL fragment, the websocket protocol
-// (design.md section 7), a local copy of the questions this role can see, and reconnection
-// with backoff. User text is never turned into HTML anywhere: pages use textContent only.
+// (aggregator/protocol.py), a local copy of the questions this role can see, and reconnection
+// with backoff. Questions arrive as the role's allowlist (aggregator/roles.py: HostQuestion,
+// OverlayQuestion), `text` already the wording to read. User text is never turned into HTML
+// anywhere: pages use textContent only.
 "use strict";
 
 window.Townhall = (function () {
@@ -104,7 +106,7 @@ window.Townhall = (function () {
     return { live: live, queued: queued };
   }
 
-  function wording(q) { return q.edited_text ? q.edited_text : q.text; }
+  function wording(q) { return q.text; }
 
   function setText(element, text) { element.textContent = text == null ? "" : String(text); }
 

@@ -17,10 +17,11 @@
     $("live-empty").hidden = view.live !== null;
     T.setText($("live-text"), view.live ? T.wording(view.live) : "");
     T.setText($("live-meta"), view.live ? "#" + view.live.id + " · " + meta(view.live) : "");
-    const askers = view.live && showAskers ? (view.live.askers || []).map(function (a) {
-      return a.name;
-    }) : [];
-    T.setText($("live-askers"), askers.length > 1 ? "Also asked by: " + askers.join(", ") : "");
+    const askers = view.live && showAskers ? (view.live.askers || []).filter(Boolean) : [];
+    const unique = askers.filter(function (name, i) { return askers.indexOf(name) === i; });
+    T.setText($("live-askers"), unique.length > 1 ? "Also asked by: " + unique.join(", ")
+              : (view.live && view.live.asker_count > 1
+                 ? "Asked by " + view.live.asker_count + " people" : ""));
     const list = $("queue");
     list.replaceChildren();
     for (const q of view.queued.slice(0, 20)) {
