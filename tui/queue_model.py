@@ -95,11 +95,19 @@ class ViewIndex:
             return None
         return bisect.bisect_left(self._keys, key)
 
-    def matching(self, keep: Callable[[int], bool],
+    def matching(self, needle: str, haystack: dict[int, str],
                  accepts: Callable[[Question], bool]) -> ViewIndex:
-        """The rows whose question id `keep` accepts, in the same order (no re-sort)."""
+        """The rows whose haystack contains `needle`, in the same order (no re-sort)."""
         sub = ViewIndex(accepts, self.key)
-        sub._keys = [key for key in self._keys if keep(key[-1])]
+        sub._keys = [key for key in self._keys if needle in haystack[key[-1]]]
+        sub._key_of = dict(zip(map(_LAST, sub._keys), sub._keys))
+        return sub
+
+    def only(self, question_id: int, accepts: Callable[[Question], bool]) -> ViewIndex:
+        """The row of one question (none if this view does not hold it)."""
+        sub = ViewIndex(accepts, self.key)
+        key = self._key_of.get(question_id)
+        sub._keys = [key] if key is not None else []
         sub._key_of = dict(zip(map(_LAST, sub._keys), sub._keys))
         return sub
 
@@ -159,10 +167,16 @@ class NewestFirstIndex:
         at = self._index(question_id)
         return None if at is None else len(self._ids) - 1 - at
 
-    def matching(self, keep: Callable[[int], bool],
+    def matching(self, needle: str, haystack: dict[int, str],
                  accepts: Callable[[Question], bool]) -> NewestFirstIndex:
         sub = NewestFirstIndex(accepts)
-        sub._ids = [qid for qid in self._ids if keep(qid)]
+        sub._ids = [qid for qid in self._ids if needle in haystack[qid]]
+        return sub
+
+    def only(self, question_id: int, accepts: Callable[[Question], bool]) -> NewestFirstIndex:
+        """The row of one question (none if this view does not hold it)."""
+        sub = NewestFirstIndex(accepts)
+        sub._ids = [question_id] if question_id in self else []
         return sub
 
     def update(self, old: Question | None, new: Question) -> tuple[int | None, int | None]:
@@ -337,14 +351,12 @@ class QueueModel:
         accepts = base.accepts
         number = question_number(self.query)
         if number is not None:  # "#2" is question 2, not every number that starts with 2
-            self._search = base.matching(number.__eq__,
-                                         lambda q: accepts(q) and q.id == number)
+            self._search = base.only(number, lambda q: accepts(q) and q.id == number)
             return
         needle = self.query.casefold()
         self.prepare_search()
-        haystack = self._haystack
-        self._search = base.matching(lambda qid: needle in haystack[qid],
-                                     lambda q: accepts(q) and needle in self._haystack_of(q))
+        self._search = base.matching(
+            needle, self._haystack, lambda q: accepts(q) and needle in self._haystack_of(q))
 
     def view_holding(self, question_id: int) -> str | None:
         """The id of the first view that shows question `question_id` (None: unknown id)."""
