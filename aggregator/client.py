@@ -43,6 +43,8 @@ ClientEvent = Snapshot | Change | HealthChanged | ConnectionChanged
 class Client(Protocol):
     actor: str
     role: str
+    #: whether export() writes a file here; False: it raises CommandError (ask before dialogs)
+    can_export: bool
 
     def events(self) -> AsyncIterator[ClientEvent]:
         """A Snapshot first, then Changes in seq order, HealthChanged and ConnectionChanged."""
@@ -56,6 +58,11 @@ class Client(Protocol):
         ...
 
     async def history(self, question_id: int) -> list[HistoryEntry]: ...
+
+    async def export(self, fmt: str, path: str) -> str:
+        """Write an export file; returns a one-line summary. Raises CommandError at once where
+        this client cannot export (a remote one: the database is on the server)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -103,6 +110,14 @@ class LocalClient:
 
     async def history(self, question_id: int) -> list[HistoryEntry]:
         return self.queue.history(question_id)
+
+    @property
+    def can_export(self) -> bool:
+        return self.role == "moderator"
+
+    def identity_rules(self) -> tuple[set[str], dict[str, str]]:
+        """The ban list and the identity links as the queue applies them (for previews)."""
+        return set(self.queue.bans), dict(self.queue.links)
 
     async def export(self, fmt: str, path: str) -> str:
         """Write an export of everything committed so far; returns a one-line summary.

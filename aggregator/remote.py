@@ -281,9 +281,12 @@ class RemoteClient:
     async def history(self, question_id: int) -> list[HistoryEntry]:
         return await self._request(protocol.HistoryRequest(id="", question=question_id))
 
+    #: exports read the server's database: the TUI says so before asking for a format
+    can_export = False
+
     async def export(self, fmt: str, path: str) -> str:
-        """Exports read the server's database, so they run there."""
-        return EXPORT_ANSWER
+        """Exports read the server's database, so they run there: refused at once."""
+        raise CommandError("invalid", EXPORT_ANSWER)
 
     async def close(self) -> None:
         self._closed = True

@@ -11,13 +11,21 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aggregator.commands import CommandError
+from aggregator.commands import Command, CommandError, decide
 from aggregator.hints import hint_pairs
-from aggregator.model import DISMISS_REASONS, OPEN_STATUSES, Question, Status
+from aggregator.model import DISMISS_REASONS, Question, Status
+from aggregator.privacy import confirmed
 
+from .queue_model import ModelQueueView, question_number
 from .screens.help import HelpScreen
-from .screens.modals import ChoicePrompt, ConfirmPrompt, NewQuestionPrompt, TextPrompt
-from .widgets.rows import clip
+from .screens.modals import (
+    ChoicePrompt,
+    ConfirmPrompt,
+    NewQuestionPrompt,
+    PrivatePrompt,
+    TextPrompt,
+)
+from .widgets.rows import SOURCE_LABELS, clip
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -28,20 +36,37 @@ if TYPE_CHECKING:
 
 #: seconds a command's question keeps its changes shown at once (a commit takes milliseconds)
 OWN_CHANGE_WAIT = 5.0
-REMOTE_EXPORT = "export runs on the server: `townhall export`"
+NO_EXPORT_HERE = ("Export runs where the database is: run `townhall export` on the server "
+                  "(this moderator is connected remotely).")
+#: the argument with which approve / go_live take a private message to the host
+CONFIRM_PRIVATE = {"confirm_private": True}
+
+Step = tuple[str, dict[str, Any]]
 
 
 def reason_label(reason: str) -> str:
     return reason.replace("_", " ")
 
 
-def affected_by_ban(model: QueueModel, q: Question) -> int:
-    """Open questions by the same person (identity or email), as the ban will touch them."""
-    email = (q.author.email or "").lower()
-    return sum(1 for other in model.questions.values()
-               if other.status in OPEN_STATUSES and (
-                   other.identity == q.identity
-                   or (email and (other.author.email or "").lower() == email)))
+def affected_by_ban(model: QueueModel, q: Question, bans: set[str] | None = None,
+                    links: dict[str, str] | None = None) -> int:
+    """How many questions banning `q`'s author changes: the ban command's own rule, run on a
+    read-only view of the model (so linked identities count exactly as the ban counts them).
+    Raises CommandError when the ban would be refused (e.g. already banned)."""
+    view = ModelQueueView(model, bans or set(), links or {})
+    effect = decide(view, Command(op="ban", question=q.id), "preview")
+    return int(effect.summary.get("affected", 0))
+
+
+def to_host_steps(q: Question, op: str) -> list[Step]:
+    """The commands that put `q` on the host list (approve) or on air (go_live).
+
+    A new question goes live in one key: approve, then go_live. A private message that no
+    moderator confirmed carries the confirmation on each step (the queue refuses it without).
+    """
+    ops = ["approve", "go_live"] if op == "go_live" and q.status is Status.NEW else [op]
+    args = CONFIRM_PRIVATE if not confirmed(q) else {}
+    return [(name, dict(args)) for name in ops]
 
 
 class ModerationActions:
@@ -76,15 +101,33 @@ class ModerationActions:
         self.run_worker(self._send(op, q, args, check_version), group="commands",
                         exit_on_error=False)
 
+    def send_steps(self, q: Question, steps: list[Step]) -> None:
+        """Commands on one question in order, each once the one before is committed; the first
+        refusal stops the rest and says what was done (e.g. approved, but not taken live)."""
+        self._expect(q, +1)
+        self.run_worker(self._send_steps(q, steps), group="commands", exit_on_error=False)
+
+    async def _send_steps(self, q: Question, steps: list[Step]) -> bool:
+        done: list[str] = []
+        for op, args in steps:
+            # Only the first step checks the version the moderator saw: the later ones follow
+            # the change the first one made.
+            if not await self._send(op, q, args, check_version=not done, done=done):
+                return False
+            done.append(op)
+        return True
+
     async def _send(self, op: str, q: Question | None, args: dict[str, Any] | None,
-                    check_version: bool) -> bool:
+                    check_version: bool, done: list[str] | None = None) -> bool:
         try:
             await self.client.command(op, q.id if q else None, args or {},
                                       q.version if (q and check_version) else None)
         except CommandError as exc:
             self._expect(q, -1)
-            self.notify(f"{op}: {exc.message}", title="Refused", severity="error",
-                        markup=False)
+            message = f"{op}: {exc.message}"
+            if done and q is not None:
+                message = f"#{q.id}: {', '.join(done)} done, but {message}"
+            self.notify(message, title="Refused", severity="error", markup=False)
             return False
         except Exception as exc:  # noqa: BLE001 - a broken link must not end the UI
             self._expect(q, -1)
@@ -123,10 +166,42 @@ class ModerationActions:
     # --- status changes ------------------------------------------------------------------
 
     def action_approve(self) -> None:
-        self._simple("approve")
+        self._to_host("approve")
 
     def action_go_live(self) -> None:
-        self._simple("go_live")
+        self._to_host("go_live")
+
+    def _to_host(self, op: str) -> None:
+        """approve / go_live; a private message asks first and offers to edit its wording."""
+        q = self.target()
+        if q is None:
+            return
+        steps = to_host_steps(q, op)
+        if confirmed(q):
+            self.send_steps(q, steps)
+            return
+        source = SOURCE_LABELS.get(q.source, q.source)
+        verb = "take live" if op == "go_live" else "approve"
+        self.ask(PrivatePrompt(f"#{q.id} was sent privately ({source}): {verb} it?",
+                               q.display_text, clip(q.author.name, 60)),
+                 lambda choice: self._private_choice(q, steps, choice))
+
+    def _private_choice(self, q: Question, steps: list[Step], choice: str) -> None:
+        if choice != "edit":
+            self.send_steps(q, steps)
+            return
+
+        def edited(text: str) -> None:
+            text = text.strip()
+            if not text:
+                self.notify("The wording cannot be empty: nothing was sent.",
+                            severity="warning", markup=False)
+                return
+            edit = [("edit", {"text": text})] if text != q.display_text else []
+            self.send_steps(q, [*edit, *steps])
+
+        self.ask(TextPrompt(f"Edit #{q.id} before it goes to the host", q.display_text,
+                            multiline=True), edited)
 
     def action_answered(self) -> None:
         self._simple("answered")
@@ -237,10 +312,20 @@ class ModerationActions:
         q = self.target()
         if q is None:
             return
-        n = affected_by_ban(self.model, q)
+        # The ban list and identity links live with the queue; a client that cannot tell them
+        # (a remote one today) gets a count for this identity and its email alone, and says so.
+        rules = getattr(self.client, "identity_rules", None)
+        bans, links = rules() if rules is not None else (set(), {})
+        try:
+            n = affected_by_ban(self.model, q, bans, links)
+        except CommandError as exc:
+            self.notify(f"ban: {exc.message}", title="Refused", severity="warning",
+                        markup=False)
+            return
+        unknown = "" if rules is not None else " (linked identities not counted: unknown here)"
         message = (f"Ban {clip(q.author.name, 60)} ({q.identity})?\n"
-                   f"This affects {n} open question{'s' if n != 1 else ''}: new ones are "
-                   "dismissed as banned, queued and live ones are flagged. u undoes it.")
+                   f"This affects {n} open question{'s' if n != 1 else ''}{unknown}: new ones "
+                   "are dismissed as banned, queued and live ones are flagged. u undoes it.")
         self.ask(ConfirmPrompt("Ban the author", message),
                  lambda yes: self.send("ban", q) if yes else None)
 
@@ -253,6 +338,15 @@ class ModerationActions:
         self.open_search()
 
     def apply_search(self, query: str) -> None:
+        """Narrow the view to `query`; "#N" jumps to question N, in whichever view holds it."""
+        number = question_number(query)
+        if number is not None and number not in self.model.indexes[self.model.current]:
+            holder = self.model.view_holding(number)
+            if holder is None:
+                self.notify(f"There is no question #{number}.", severity="warning",
+                            markup=False)
+                return
+            self.model.switch(holder)
         self.model.search(query)
         self.queue_list.reset()
         self._show_tabs()
@@ -264,9 +358,8 @@ class ModerationActions:
             self.apply_search("")
 
     def action_export(self) -> None:
-        exporter = getattr(self.client, "export", None)
-        if exporter is None:
-            self.notify(REMOTE_EXPORT, markup=False)
+        if not self.client.can_export:  # asked before any dialog, not after two
+            self.notify(NO_EXPORT_HERE, title="Export", severity="warning", markup=False)
             return
         from aggregator.export import FORMATS  # loaded on use, as LocalClient.export does
 

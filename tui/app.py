@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.screen import Screen
 
 from aggregator.client import Client
 
+from .key_order import OrderedKeys
 from .keymap import APP_KEY_IDS, KEYS, display_keys, effective_keys, validate_keymap
 from .screens.main import MainScreen
 
@@ -26,7 +27,10 @@ def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class ModeratorApp(App[None]):
+class ModeratorApp(OrderedKeys):
+    """The moderator TUI. Keys are delivered in the order typed, each once the previous one
+    settled (see key_order.py): a dialog never loses or misplaces fast typing."""
+
     CSS_PATH = Path(__file__).with_name("townhall.tcss")
     BINDINGS = [spec.binding(priority=spec.id == "quit") for spec in KEYS
                 if spec.id in APP_KEY_IDS]

@@ -11,11 +11,13 @@ This module is plain Python (no Textual) so it is tested and benchmarked on its 
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
 from operator import itemgetter
 
+from aggregator.commands import ban_entries
 from aggregator.model import Question, Status
 
 #: a question at or above this score counts as "likely a question" for the likely-first order
@@ -23,6 +25,7 @@ LIKELY_THRESHOLD = 0.5
 
 RowKey = tuple[int, ...]
 _LAST = itemgetter(-1)  # a row key's question id
+_QUESTION_NUMBER = re.compile(r"#(\d{1,18})", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,14 @@ class ViewIndex:
         sub._key_of = dict(zip(map(_LAST, sub._keys), sub._keys))
         return sub
 
+    def only(self, question_id: int, accepts: Callable[[Question], bool]) -> ViewIndex:
+        """The row of one question (none if this view does not hold it)."""
+        sub = ViewIndex(accepts, self.key)
+        key = self._key_of.get(question_id)
+        sub._keys = [key] if key is not None else []
+        sub._key_of = dict(zip(map(_LAST, sub._keys), sub._keys))
+        return sub
+
     def update(self, old: Question | None, new: Question) -> tuple[int | None, int | None]:
         """Apply one change; returns (row removed from, row inserted at), each None if none."""
         removed = inserted = None
@@ -162,6 +173,12 @@ class NewestFirstIndex:
         sub._ids = [qid for qid in self._ids if needle in haystack[qid]]
         return sub
 
+    def only(self, question_id: int, accepts: Callable[[Question], bool]) -> NewestFirstIndex:
+        """The row of one question (none if this view does not hold it)."""
+        sub = NewestFirstIndex(accepts)
+        sub._ids = [question_id] if question_id in self else []
+        return sub
+
     def update(self, old: Question | None, new: Question) -> tuple[int | None, int | None]:
         """Apply one change; returns (row removed from, row inserted at), each None if none."""
         removed = inserted = None
@@ -189,6 +206,12 @@ def _status_filter(spec: ViewSpec) -> Callable[[Question], bool]:
     if statuses is None:
         return lambda q: True
     return lambda q: q.status in statuses
+
+
+def question_number(query: str) -> int | None:
+    """N for a search of exactly "#N" (a jump to one question), else None."""
+    match = _QUESTION_NUMBER.fullmatch(query.strip())
+    return int(match.group(1)) if match else None
 
 
 def search_haystack(q: Question) -> str:
@@ -325,8 +348,70 @@ class QueueModel:
             self._search = None
             return
         base = self.indexes[self.current]
+        accepts = base.accepts
+        number = question_number(self.query)
+        if number is not None:  # "#2" is question 2, not every number that starts with 2
+            self._search = base.only(number, lambda q: accepts(q) and q.id == number)
+            return
         needle = self.query.casefold()
         self.prepare_search()
-        accepts = base.accepts
         self._search = base.matching(
             needle, self._haystack, lambda q: accepts(q) and needle in self._haystack_of(q))
+
+    def view_holding(self, question_id: int) -> str | None:
+        """The id of the first view that shows question `question_id` (None: unknown id)."""
+        if question_id not in self.questions:
+            return None
+        return next(view_id for view_id, index in self.indexes.items()
+                    if question_id in index)
+
+
+class ModelQueueView:
+    """The model read as the queue's state (commands.QueueView), to preview a command.
+
+    Why: a dialog that says what a command will do must ask the command's own rule
+    (`commands.decide`) rather than repeat it, or the two drift apart (a ban preview that ignored
+    linked identities said "affects 1" while the ban dismissed 2). The ban list and identity
+    links come from the client; the questions are the ones this screen shows.
+    """
+
+    def __init__(self, model: QueueModel, bans: Iterable[str] = (),
+                 links: dict[str, str] | None = None) -> None:
+        self.model = model
+        self.bans = set(bans)
+        self.links = dict(links or {})
+        self._by_entry: dict[str, list[int]] | None = None
+
+    def get(self, question_id: int) -> Question | None:
+        return self.model.questions.get(question_id)
+
+    def host_ids(self) -> list[int]:
+        host = self.model.indexes["host"]
+        ids = host.ids(0, len(host))
+        return [qid for qid in ids if self.model.questions[qid].status is Status.QUEUED]
+
+    def host_count(self) -> int:
+        return len(self.host_ids())
+
+    def live_id(self) -> int | None:
+        host = self.model.indexes["host"]
+        ids = host.ids(0, 1)
+        if ids and self.model.questions[ids[0]].status is Status.LIVE:
+            return ids[0]
+        return None
+
+    def ids_for_entry(self, entry: str) -> Iterable[int]:
+        """Open questions (new, queued, live) whose author the ban-list `entry` names.
+
+        Only open ones: they are all a ban changes, and there are far fewer of them than
+        questions. The entries of a question are the ban rule's own (`ban_entries`).
+        """
+        if self._by_entry is None:
+            by_entry: dict[str, list[int]] = {}
+            for view_id in ("incoming", "host"):
+                index = self.model.indexes[view_id]
+                for qid in index.ids(0, len(index)):
+                    for own in ban_entries(self.model.questions[qid], {}):
+                        by_entry.setdefault(own, []).append(qid)
+            self._by_entry = by_entry
+        return sorted(self._by_entry.get(entry, ()))

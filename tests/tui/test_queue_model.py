@@ -3,6 +3,8 @@ sorted-key index it replaces for arrival-ordered views."""
 
 from __future__ import annotations
 
+import msgspec
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +45,9 @@ def test_newest_first_index_matches_the_general_index(start, steps, window):
     haystack = {qid: "even" if qid % 2 == 0 else "odd" for qid in range(0, 42)}
     assert (compact.matching("even", haystack, is_new).ids(0, 99)
             == general.matching("even", haystack, is_new).ids(0, 99))
+    for qid in range(0, 42):
+        assert compact.only(qid, is_new).ids(0, 99) == general.only(qid, is_new).ids(0, 99)
+        assert compact.only(qid, is_new).ids(0, 99) == ([qid] if qid in general else [])
 
 
 def test_the_model_uses_the_compact_index_for_arrival_ordered_views():
@@ -56,3 +61,20 @@ def test_the_model_uses_the_compact_index_for_arrival_ordered_views():
     result = model.apply([question(4, Status.NEW)])
     model.set_likely_first(False)
     assert result.created == 1 and model.view.ids(0, 10) == [4, 3, 1]
+
+
+def test_a_number_search_is_that_question_alone_and_follows_changes():
+    model = QueueModel()
+    model.load([question(i, Status.NEW) for i in range(1, 30)])
+    model.search("#2")
+    assert model.view.ids(0, 99) == [2]
+    model.search("  #2 ")
+    assert model.view.ids(0, 99) == [2]
+    model.search("#2x")  # not a number: a text search
+    assert model.view.ids(0, 99) == []
+    moved = question(2, Status.QUEUED)
+    model.apply([msgspec.structs.replace(moved, version=moved.version + 1)])  # leaves Incoming
+    model.search("#2")
+    assert model.view.ids(0, 99) == []
+    assert model.view_holding(2) == "host"
+    assert model.view_holding(99) is None

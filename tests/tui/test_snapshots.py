@@ -85,3 +85,21 @@ async def test_help_and_dismiss_modal(queue, pinned_time, snapshot):
         await pilot.pause()
         assert app.export_screenshot() == snapshot(extension_class=SVGImageExtension,
                                                    name="dismiss_modal")
+
+
+async def test_private_message_modal(queue, pinned_time, snapshot):
+    """The confirmation before a private message reaches the host, over a row marked PRIV."""
+    await seed(queue)
+    await queue.submit(incoming(7, source="zoom", author="Grace", flags=("private",),
+                                text="Maggie, a private note: my account was blocked after "
+                                     "the March vote and nobody answers my mails."))
+    app = make_app(queue)
+    async with app.run_test(size=(110, 32)) as pilot:
+        m = await loaded(pilot)
+        await wait_for(pilot, lambda: m.queue_list.cursor_id == 7)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: bool(app.screen.query("#private-cancel")))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.export_screenshot() == snapshot(extension_class=SVGImageExtension,
+                                                   name="private_modal")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from textual import events
+from textual.keys import _character_to_key
 from textual.pilot import Pilot
 
 from aggregator.client import LocalClient
@@ -44,3 +46,15 @@ async def loaded(pilot: Pilot) -> MainScreen:
     app: ModeratorApp = pilot.app  # type: ignore[assignment]
     await wait_for(pilot, lambda: app.main is not None and app.main.loaded)
     return main_screen(app)
+
+
+def burst(app: ModeratorApp, *keys: str) -> None:
+    """Post keys to the app at once, as a terminal delivers a burst of typing (Pilot.press
+    waits for the app to go idle after each key, which hides ordering bugs). Each argument is
+    a key name ("tab", "enter") or a string of characters typed one by one."""
+    for item in keys:
+        names = [item] if len(item) > 1 and item.isidentifier() else list(item)
+        for name in names:
+            char = name if len(name) == 1 else {"enter": "\r", "tab": "\t"}.get(name)
+            key = name if len(name) > 1 or name.isalnum() else _character_to_key(name)
+            app.post_message(events.Key(key, char))

@@ -71,7 +71,10 @@ async def test_snapshot_changes_commands_and_history(server: Server, tokens) -> 
     health = await next_event(events, HealthChanged,
                               where=lambda e: any(c.name == "zoom" for c in e.collectors))
     assert next(c for c in health.collectors if c.name == "zoom").reason == "HTTP 503"
-    assert await moderator.export("json", "x.json") == EXPORT_ANSWER
+    assert not moderator.can_export
+    with pytest.raises(CommandError) as no_export:
+        await moderator.export("json", "x.json")
+    assert no_export.value.message == EXPORT_ANSWER
     assert "mod-secret" not in repr(moderator)
     await moderator.close()
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, TextArea
@@ -155,3 +155,46 @@ class NewQuestionPrompt(Prompt):
             self.query_one("#new-text", Input).focus()
             return
         self.dismiss((text, self.query_one("#new-author", Input).value.strip()))
+
+
+class PrivatePrompt(Prompt):
+    """A private message (sent to the host alone) about to reach the host's screen.
+
+    Shows the full wording, since that is what the host will read, and answers "confirm" (send
+    as is), "edit" (reword it first) or None (cancel). The default button is cancel: a private
+    message goes public only by a deliberate key.
+    """
+
+    BINDINGS = [Binding("y", "answer('confirm')", "Send as is", id="private_confirm"),
+                Binding("e", "answer('edit')", "Edit first", id="private_edit"),
+                Binding("n", "cancel", "Cancel", id="private_cancel")]
+
+    def __init__(self, title: str, wording: str, asker: str) -> None:
+        super().__init__(title)
+        self.wording = wording
+        self.asker = asker
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="prompt-box"):
+            yield self.title_label()
+            yield Label(Content.assemble(("Private message from ", "bold"), self.asker,
+                                         (": the host will see this wording (the asker "
+                                          "stays hidden):", "bold")),
+                        markup=False, classes="private-intro")
+            with VerticalScroll(id="private-wording"):
+                yield Label(Content(self.wording), markup=False)
+            with Horizontal(classes="prompt-buttons"):
+                yield Button("Send as is (y)", variant="warning", id="private-confirm")
+                yield Button("Edit first (e)", variant="primary", id="private-edit")
+                yield Button("Cancel (n)", id="private-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#private-cancel", Button).focus()
+
+    def action_answer(self, choice: str) -> None:
+        self.dismiss(choice)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss({"private-confirm": "confirm", "private-edit": "edit"}.get(
+            event.button.id or ""))

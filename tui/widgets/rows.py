@@ -14,6 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from aggregator.model import Question, Status, parse_iso
+from aggregator.privacy import PRIVATE, PRIVATE_CONFIRMED, confirmed, is_private
 
 _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
 
@@ -63,9 +64,22 @@ def received_epoch(q: Question) -> float | None:
         return None
 
 
+#: flags shown by their own mark (first in the column, so it is never the one cut)
+PRIVATE_FLAGS = frozenset({PRIVATE, PRIVATE_CONFIRMED})
+
+
+def private_mark(q: Question) -> str:
+    """"PRIV" for a private message no moderator confirmed, "PRIV✓" once one did, else ""."""
+    if not is_private(q):
+        return ""
+    return "PRIV" if not confirmed(q) else "PRIV✓"
+
+
 def marks_text(q: Question) -> str:
-    """Star, status of interest, tags, assignee, merged askers, flags, in that order."""
+    """Private mark, status of interest, star, tags, assignee, merged askers, flags, edited."""
     parts: list[str] = []
+    if is_private(q):
+        parts.append(private_mark(q))
     if q.status is Status.LIVE:
         parts.append("LIVE")
     if q.starred:
@@ -76,8 +90,7 @@ def marks_text(q: Question) -> str:
         parts.append("→" + q.assignee)
     if len(q.askers) > 1:
         parts.append(f"+{len(q.askers) - 1}")
-    for flag in q.flags:
-        parts.append("!" + flag)
+    parts.extend("!" + flag for flag in q.flags if flag not in PRIVATE_FLAGS)
     if q.edited_text:
         parts.append("✎")
     return " ".join(parts)
