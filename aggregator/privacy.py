@@ -99,9 +99,14 @@ def public_name(name: str, email: str | None = None) -> str:
     removed = find_addresses(name)
     if not removed and any(ch.isalnum() for ch in name):
         return name  # the usual case: nothing to take out, so nothing changes
-    kept = _RUN.sub(lambda m: "" if _is_address(m.group()) else m.group(), name)
-    kept = " ".join(_EMPTY_BRACKETS.sub("", kept).split()).strip(_EDGE_PUNCTUATION)
-    if any(ch.isalnum() for ch in kept):
+    kept = name
+    while True:  # removing brackets can join what is left into a new address: `a()@`
+        before = kept
+        kept = _RUN.sub(lambda m: "" if _is_address(m.group()) else m.group(), kept)
+        kept = " ".join(_EMPTY_BRACKETS.sub("", kept).split()).strip(_EDGE_PUNCTUATION)
+        if kept == before:
+            break
+    if any(ch.isalnum() for ch in kept) and not find_addresses(kept):
         return kept
     if email and _AT_SIGN.search(email):
         return derived_name(email)

@@ -18,7 +18,7 @@ from aggregator.model import Author, Incoming
 from aggregator.privacy import HIDDEN_ASKER, find_addresses
 from aggregator.queue import QuestionQueue
 from aggregator.store import Store
-from tests.email_helpers import RULES
+from tests.support.email_helpers import RULES
 
 CONFIG = """
 [meeting]
@@ -109,7 +109,8 @@ async def fill(path: Path) -> None:
 
         async def follow_up(incoming: Incoming) -> int:
             qid = (await queue.submit(incoming)).question.id
-            await cmd("approve", qid)
+            if "private" not in incoming.flags:  # a private one goes there unconfirmed
+                await cmd("approve", qid)
             await cmd("follow_up", qid)
             return qid
 
