@@ -94,7 +94,7 @@ def build_question(queue: QuestionQueue, pending: Pending, incoming: Incoming,
                       email=author.email, question=qid),),
         likely_question=assessment.likely_question, tags=assessment.tags,
         flags=tuple(dict.fromkeys([*incoming.flags, *assessment.flags])),
-        meta={**incoming.meta, "similar": similar} if similar else incoming.meta,
+        similar=similar, meta=incoming.meta,
     )
     if status is Status.NEW and pending.is_banned(question):
         question = msgspec.structs.replace(

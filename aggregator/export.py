@@ -95,7 +95,7 @@ def _json_chunks(config: Config, questions: list[Question],
         return
     yield opening[: opening.rindex(b"[]")] + b"[\n"
     for start in range(0, len(questions), JSON_BATCH):
-        batch = [msgspec.structs.replace(q, history=tuple(history.get(q.id, ())))
+        batch = [msgspec.structs.replace(q, history=tuple(history.get(q.id, ()))).exported()
                  for q in questions[start:start + JSON_BATCH]]
         text = msgspec.json.format(encode_json(batch), indent=2).replace(b"\n", b"\n  ")
         # b"[\n    {...},\n    {...}\n  ]" -> the elements, already at depth 2

@@ -1,8 +1,10 @@
 """The question and its status machine, as plain data.
 
-Every field name here is a contract (design.md section 3): the JSON export, the websocket
-protocol and the store all use `Question.to_dict()`. Structs are frozen: a change makes a new
-`Question` through `evolve()`, so the store can keep the before and after of every command.
+Every field name here is a contract: the store, the moderators' websocket frames and the JSON
+export carry these names, and exports written by one version are imported by the next
+(aggregator/importer.py). Structs are frozen: a command's handler (aggregator/commands.py)
+makes the changed question with `msgspec.structs.replace`, so the store keeps the before and
+after of every change.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Any
 
 import msgspec
 
-from .hints import encode_hook, pack_meta
 
 
 class Source(enum.StrEnum):
@@ -96,6 +97,13 @@ class Asker(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
         return Identity(self.source, self.id)
 
 
+class Hint(msgspec.Struct, frozen=True, gc=False):
+    """A duplicate hint: an open question that says much the same (triage/similar.py)."""
+
+    id: int
+    score: float  # 0..1, three decimals
+
+
 class HistoryEntry(msgspec.Struct, frozen=True, gc=False):
     at: str
     actor: str
@@ -126,14 +134,15 @@ class Question(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     askers: tuple[Asker, ...] = ()
     likely_question: float = 0.0
     flags: tuple[str, ...] = ()
+    similar: tuple[Hint, ...] = ()  # duplicate hints, best first
     meta: dict[str, Any] = {}
     version: int = 1
     history: tuple[HistoryEntry, ...] = ()
 
     def __post_init__(self) -> None:
         """Runs on build, decode and replace. Memory at 100,000 questions: equal strings that
-        every decoded question would hold its own copy of are shared, and duplicate hints are
-        packed (hints.py). Only equal values are swapped in, so nothing observable changes."""
+        every decoded question would hold its own copy of are shared. Only equal values are
+        swapped in, so nothing observable changes."""
         force = msgspec.structs.force_setattr
         force(self, "source", _shared(self.source))
         if self.askers:
@@ -143,10 +152,6 @@ class Question(msgspec.Struct, frozen=True, kw_only=True, gc=False):
                 force(asker, "name", author.name)
                 force(asker, "id", author.id)
                 force(asker, "source", self.source)
-        if "similar" in self.meta:
-            packed = pack_meta(self.meta)
-            if packed is not None:
-                force(self, "meta", packed)
 
     @property
     def identity(self) -> Identity:
@@ -167,14 +172,41 @@ class Question(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         return msgspec.structs.replace(self, **changes)
 
     def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
-        data = msgspec.to_builtins(self, enc_hook=encode_hook)
+        data = msgspec.to_builtins(self)
         if not with_history:
             data.pop("history", None)
         return data
 
+    def exported(self) -> dict[str, Any]:
+        """The question as the JSON export writes it: duplicate hints under `meta["similar"]`,
+        the place exports have always had them (and the importer reads them back from)."""
+        data = msgspec.to_builtins(self)
+        hints = data.pop("similar")
+        if hints:
+            data["meta"] = {**data["meta"], "similar": list(hints)}
+        return data
 
-#: The JSON encoder for anything that holds questions (packed hints need its hook).
-encode_json = msgspec.json.Encoder(enc_hook=encode_hook).encode
+
+#: The JSON encoder for anything that holds questions.
+encode_json = msgspec.json.Encoder().encode
+
+
+def lift_similar(question: Question) -> Question:
+    """A question whose hints sit in `meta["similar"]` (an export, or a store written before
+    hints were a field) with them moved to `similar`. The list is data from outside: entries
+    that are not `{"id": int, "score": number}` are dropped."""
+    raw = question.meta.get("similar")
+    hints: list[Hint] = []
+    if isinstance(raw, list):
+        for item in raw:
+            if not isinstance(item, dict):
+                continue
+            qid, score = item.get("id"), item.get("score")
+            if (type(qid) is int and isinstance(score, (int, float))
+                    and not isinstance(score, bool) and 0 <= score <= 1):
+                hints.append(Hint(qid, float(score)))
+    meta = {k: v for k, v in question.meta.items() if k != "similar"}
+    return msgspec.structs.replace(question, meta=meta, similar=(*question.similar, *hints))
 
 
 class Incoming(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -116,7 +116,7 @@ ServerFrame = server_frame_type(Any)
 
 # --- encoding and decoding -------------------------------------------------------------------
 
-#: frames are encoded with the model's encoder: a moderator's questions may carry packed hints
+#: frames are encoded with the model's encoder, as the store writes questions
 encode = _encode_json
 
 decode_client = msgspec.json.Decoder(ClientFrame).decode

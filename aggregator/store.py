@@ -24,7 +24,7 @@ from typing import Any
 import msgspec
 
 from .group_commit import GroupCommitWriter, Outcome, StoreError, transaction
-from .model import HistoryEntry, Question, encode_json, utc_now
+from .model import HistoryEntry, Question, encode_json, lift_similar, utc_now
 
 SCHEMA_VERSION = 2
 
@@ -87,7 +87,14 @@ class SchemaTooNew(StoreError):
     pass
 
 
-decode_question = msgspec.json.Decoder(Question).decode
+_decode_question = msgspec.json.Decoder(Question).decode
+
+
+def decode_question(raw: str | bytes) -> Question:
+    """A stored (or exported) question; hints still in `meta["similar"]` are lifted into
+    their field (model.lift_similar)."""
+    question = _decode_question(raw)
+    return lift_similar(question) if "similar" in question.meta else question
 _decode_any = msgspec.json.Decoder().decode
 
 

@@ -27,7 +27,6 @@ from pathlib import Path
 from aggregator.aio import cancel_and_wait, stop_on_signals
 from aggregator.commands import Command, CommandError
 from aggregator.config import Config, load_config
-from aggregator.hints import hint_pairs
 from aggregator.model import Status
 from aggregator.queue import QuestionQueue
 
@@ -222,7 +221,7 @@ async def auto_moderate(queue: QuestionQueue, speed: float) -> None:
     while True:
         await asyncio.sleep(interval)
         for q in [q for q in queue.all() if q.status is Status.NEW]:
-            similar = [qid for qid, score in hint_pairs(q.meta) if score >= 0.8]
+            similar = [hint.id for hint in q.similar if hint.score >= 0.8]
             target = queue.get(similar[0]) if similar else None
             with contextlib.suppress(CommandError):
                 if target is not None and target.is_open:
@@ -239,7 +238,7 @@ def summary(queue: QuestionQueue) -> str:
     questions = queue.all()
     by_source = Counter(q.source for q in questions)
     by_status = Counter(q.status.value for q in questions)
-    hinted = sum(1 for q in questions if q.meta.get("similar"))
+    hinted = sum(1 for q in questions if q.similar)
     banned = sum(1 for q in questions if q.dismiss_reason == "banned")
     withdrawn = sum(1 for q in questions if "withdrawn" in q.flags)
     lines = [f"{len(questions)} questions",

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aggregator.commands import Command, CommandError, decide
-from aggregator.hints import hint_pairs
 from aggregator.model import DISMISS_REASONS, Question, Status
 from aggregator.privacy import confirmed
 
@@ -291,7 +290,7 @@ class ModerationActions:
         if q is None:
             return
         choices = []
-        for qid, score in hint_pairs(q.meta):
+        for qid, score in ((h.id, h.score) for h in q.similar):
             other = self.model.questions.get(qid)
             if other is not None and qid != q.id:
                 choices.append((str(qid), f"#{qid} ({score:.0%}) "

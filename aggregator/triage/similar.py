@@ -8,7 +8,7 @@ string comparison per candidate (the key is computed once per question, not once
 about 1 ms for 10,000 open questions where `token_set_ratio` on raw text takes ~15 ms.
 
 Pure and in memory: the queue tells it when a question appears, changes wording or status, and
-asks it for hints while building a new question (stored in `meta["similar"]`).
+asks it for hints while building a new question (its `similar` field).
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from ..hints import SimilarHints
-from ..model import Question, Status
+from ..model import Hint, Question, Status
 from .text import squeezed_words
 
 #: Statuses whose questions can still take a duplicate: waiting, on the host list or live, or
@@ -34,7 +33,7 @@ SHORT_KEY_MIN_SCORE = 0.9  # keys of one or two words need a near-exact match
 FUZZY_WINDOW = 300   # newest open questions, the fallback for all-common-word texts
 COMMON_WORD = 1_000  # a word in more open questions than this does not pick candidates
 COMPARED = 300       # candidates compared, rarest shared word first (beyond the first word's)
-NO_HINTS = SimilarHints(b"")
+NO_HINTS: tuple[Hint, ...] = ()
 
 # Filler words of the languages the question rules know. Kept short on purpose: a word missing
 # here costs a little similarity, a content word wrongly listed here hides a real difference.
@@ -163,9 +162,8 @@ class DuplicateIndex:
         keys = self._keys
         return {qid: keys[qid] for qid in ids}
 
-    def hints(self, text: str, *, exclude: int | None = None) -> SimilarHints:
-        """The open questions most like `text`, best first, as the packed form of
-        `[{"id": 12, "score": 0.93}]` (empty, and false, when there are none).
+    def hints(self, text: str, *, exclude: int | None = None) -> tuple[Hint, ...]:
+        """The open questions most like `text`, best first (empty when there are none).
 
         Scores are 0..1 (rapidfuzz's 0..100 divided by 100, three decimals); equal scores list
         the older question first, the one a merge would usually keep.
@@ -181,8 +179,7 @@ class DuplicateIndex:
         scores.update((qid, 100.0) for qid in self._by_key.get(key, ()))
         ranked = sorted(((score, qid) for qid, score in scores.items() if qid != exclude),
                         key=lambda pair: (-pair[0], pair[1]))
-        return SimilarHints.from_thousandths(
-            [(qid, round(score * 10)) for score, qid in ranked[:self.limit]])
+        return tuple(Hint(qid, round(score * 10) / 1000) for score, qid in ranked[:self.limit])
 
 
 def _add(table: dict[str, array[int]], name: str, question_id: int) -> None:

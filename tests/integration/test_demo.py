@@ -79,7 +79,7 @@ def test_headless_demo_runs_every_source_and_exports_a_notes_page(tmp_path: Path
     # the same question on Zoom and YouTube: a duplicate hint, then merged by the moderator
     zoom_q = next(q for q in by_source["zoom"] if "harassment on talk pages" in q.text)
     yt_q = next(q for q in by_source["youtube"] if "harassment on talk pages" in q.text)
-    assert yt_q.meta["similar"][0]["id"] == zoom_q.id
+    assert yt_q.similar[0].id == zoom_q.id
     assert yt_q.status is Status.MERGED and yt_q.merged_into == zoom_q.id
     kept = next(q for q in questions if q.id == zoom_q.id)
     assert {a.source for a in kept.askers} == {"zoom", "youtube"}

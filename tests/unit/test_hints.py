@@ -1,108 +1,72 @@
-"""Packed duplicate hints: the same JSON out as in, and any other shape left untouched."""
+"""Duplicate hints as a typed field: stored and sent as such, exported where exports always had
+them (`meta["similar"]`), and read back from exports and older stores."""
 
 from __future__ import annotations
 
-import math
+import json
 import sqlite3
 
 import msgspec
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.hints import SimilarHints, hint_pairs
-from aggregator.model import Author, Question, encode_json
+from aggregator.model import Author, Hint, Question, encode_json, lift_similar
 from aggregator.store import Store, decode_question
 from tests.conftest import incoming, started_queue
 
-HINTS = [{"id": 12, "score": 0.93}, {"id": 2**53 - 1, "score": 1.0}, {"id": 0, "score": 0.0}]
+HINTS = (Hint(12, 0.93), Hint(2**53 - 1, 1.0), Hint(0, 0.0))
+AS_JSON = [{"id": 12, "score": 0.93}, {"id": 2**53 - 1, "score": 1.0}, {"id": 0, "score": 0.0}]
 
 
-def question(meta: dict) -> Question:
+def question(**fields: object) -> Question:
     return Question(id=1, source="youtube", external_id="y1", author=Author(name="A", id="UCa"),
-                    text="how?", received_at="2026-11-24T00:00:00.000Z", meta=meta)
+                    text="how?", received_at="2026-11-24T00:00:00.000Z", **fields)  # type: ignore[arg-type]
 
 
-def test_a_hint_list_is_packed_and_written_back_exactly():
-    q = question({"similar": [dict(h) for h in HINTS], "subject": "s"})
-    assert isinstance(q.meta["similar"], SimilarHints)
-    assert q.meta["similar"] == HINTS and list(q.meta["similar"]) == HINTS
-    assert q.meta["similar"][1] == {"id": 2**53 - 1, "score": 1.0}
-    assert hint_pairs(q.meta) == [(12, 0.93), (2**53 - 1, 1.0), (0, 0.0)]
-    assert msgspec.json.decode(encode_json(q))["meta"] == {"similar": HINTS, "subject": "s"}
-    assert q.to_dict()["meta"]["similar"] == HINTS
-    assert decode_question(encode_json(q)) == q
+def test_the_export_shape_keeps_hints_under_meta():
+    q = question(similar=HINTS, meta={"subject": "s"})
+    exported = q.exported()
+    assert "similar" not in exported
+    assert exported["meta"] == {"subject": "s", "similar": AS_JSON}
+    assert question(meta={"subject": "s"}).exported()["meta"] == {"subject": "s"}
 
 
-def test_the_caller_s_meta_is_not_changed():
-    meta = {"similar": [dict(h) for h in HINTS]}
-    question(meta)
-    assert type(meta["similar"]) is list
+def test_an_export_read_back_gives_the_typed_hints():
+    q = question(similar=HINTS, meta={"subject": "s"})
+    again = decode_question(json.dumps(q.exported()))
+    assert again == q
 
 
-def test_evolve_and_replace_keep_the_packed_form():
-    q = question({"similar": [dict(h) for h in HINTS]})
-    later = q.evolve(starred=True)
-    assert later.meta["similar"] is q.meta["similar"]
+@given(st.lists(st.one_of(
+    st.fixed_dictionaries({"id": st.integers(0, 2**63 - 1), "score": st.floats(0, 1)}),
+    st.dictionaries(st.text(max_size=3), st.integers() | st.text(max_size=3), max_size=3),
+    st.integers(), st.text(max_size=5), st.none()), max_size=8))
+def test_foreign_hint_lists_are_read_defensively(raw):
+    lifted = lift_similar(question(meta={"similar": raw, "x": 1}))
+    assert lifted.meta == {"x": 1}
+    wanted = [Hint(item["id"], item["score"]) for item in raw
+              if isinstance(item, dict) and set(item) == {"id", "score"}
+              and type(item["id"]) is int and not isinstance(item["score"], (bool, str))
+              and 0 <= item["score"] <= 1]
+    assert list(lifted.similar) == wanted
 
 
-@pytest.mark.parametrize("raw", [
-    [{"id": 1, "score": 0.9251}],          # four decimals: packing would change it
-    [{"id": 1, "score": 1}],               # an int score would come back as 1.0
-    [{"id": True, "score": 0.5}],          # bool is not an id
-    [{"id": -1, "score": 0.5}],
-    [{"id": 2**64, "score": 0.5}],
-    [{"id": 1, "score": 1.5}],
-    [{"id": 1, "score": 0.5, "extra": "x"}],
-    [{"id": "1", "score": 0.5}],
-    ["[/]"],
-    [],
-    [{"id": 1, "score": 0.5}] * 51,
-    "[@click=app.quit]x[/]",
-    {"id": 1},
-])
-def test_any_other_shape_is_kept_as_it_came(raw):
-    q = question({"similar": raw})
-    assert q.meta["similar"] is raw or q.meta["similar"] == raw
-    assert not isinstance(q.meta["similar"], SimilarHints)
-    assert msgspec.json.decode(encode_json(q))["meta"]["similar"] == raw
-
-
-def test_a_nan_score_is_not_packed():
-    assert SimilarHints.from_json([{"id": 1, "score": math.nan}]) is None
-
-
-@pytest.mark.parametrize("raw, pairs", [
-    ([{"id": 3, "score": 1}], [(3, 1.0)]),
-    ([{"id": 3}], [(3, 0.0)]),
-    ([{"id": True, "score": 0.5}, {"id": 4, "score": False}], [(4, 0.0)]),
-    (["[/]", None, {"id": "7"}], []),
-    ("nope", []),
-])
-def test_hint_pairs_reads_unpacked_lists_defensively(raw, pairs):
-    assert hint_pairs({"similar": raw}) == pairs
-
-
-@given(st.lists(st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 1000)), min_size=1,
-                max_size=50))
-def test_every_list_the_queue_can_write_round_trips(items):
-    raw = [{"id": qid, "score": round(thousandths / 1000, 3)} for qid, thousandths in items]
-    packed = SimilarHints.from_json(raw)
-    assert packed is not None and packed.to_json() == raw
-    assert msgspec.json.encode(raw) == encode_json(packed)
-
-
-async def test_the_store_holds_the_documented_json_and_gives_back_packed_hints(db_path):
+async def test_the_store_holds_typed_hints_and_lifts_those_of_older_rows(db_path):
     async with started_queue(db_path) as queue:
         first = (await queue.submit(incoming(1, "Will the recording be published?"))).question
         again = (await queue.submit(incoming(2, "will the recording be published"))).question
+    assert again.similar == (Hint(first.id, 1.0),)
     with sqlite3.connect(db_path) as conn:
         (data,) = conn.execute("SELECT data FROM questions WHERE id = ?", (again.id,)).fetchone()
-    assert msgspec.json.decode(data)["meta"]["similar"] == [{"id": first.id, "score": 1.0}]
+        assert msgspec.json.decode(data)["similar"] == [{"id": first.id, "score": 1.0}]
+        # a row as an older Townhall wrote it: hints inside meta
+        old = msgspec.json.decode(data)
+        old["meta"] = {"similar": old.pop("similar")}
+        conn.execute("UPDATE questions SET data = ? WHERE id = ?",
+                     (encode_json(old).decode(), again.id))
     store = Store(db_path).open()
     try:
         (loaded,) = [q for q in store.load_questions() if q.id == again.id]
     finally:
         store.close()
-    assert isinstance(loaded.meta["similar"], SimilarHints)
-    assert loaded.meta == again.meta
+    assert loaded.similar == (Hint(first.id, 1.0),) and loaded.meta == {}

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from aggregator import export, sanitize
 from aggregator.commands import Command
 from aggregator.config import parse_config
-from aggregator.model import Author, Question, Status
+from aggregator.model import Author, Hint, Question, Status
 from aggregator.queue import QuestionQueue
 from aggregator.triage import DuplicateIndex
 from aggregator.triage.text import normalise
@@ -69,17 +69,16 @@ def test_an_old_question_is_found_by_its_discriminating_words_at_any_age() -> No
     assert len(index) == 8 and 1 in index
     # question 1 is far older than the newest three, yet "funding" and "affiliates" are rare
     # words that pick it as a candidate: the emailed-in-advance case
-    assert [h["id"] for h in index.hints(
+    assert [h.id for h in index.hints(
         "What does the new funding strategy mean for small affiliates?")] == [1]
     # the same content words in another order and case: an exact key, at any age
-    assert index.hints("small AFFILIATES: how will the new funding strategy affect them") == [
-        {"id": 1, "score": 1.0}]
+    assert index.hints("small AFFILIATES: how will the new funding strategy affect them") == (Hint(1, 1.0),)
     # "gardening", "topic", "unrelated" are in six questions (> common=2) and pick no
     # candidates: a text of only such words is compared with the newest window (6, 7, 8)
     common_only = index.hints("Unrelated topic about gardening, number?")
-    assert common_only and {h["id"] for h in common_only} <= {6, 7, 8}
+    assert common_only and {h.id for h in common_only} <= {6, 7, 8}
     # while a rare word (the digit 3, in one question) picks its question at any age
-    assert index.hints("Unrelated topic number 3 about gardening!")[0]["id"] == 3
+    assert index.hints("Unrelated topic number 3 about gardening!")[0].id == 3
 
 
 def test_candidates_come_from_the_rarest_shared_words_within_the_comparison_budget() -> None:
@@ -93,21 +92,21 @@ def test_candidates_come_from_the_rarest_shared_words_within_the_comparison_budg
     query = "hubs budget for translation"
     # within a budget of three comparisons only the rarest word's question is compared: adding
     # the five that share "budget" would pass it, so one lookup stays cheap
-    assert [h["id"] for h in filled(3).hints(query)] == [1]
+    assert [h.id for h in filled(3).hints(query)] == [1]
     # with room for them, the five are compared too (and are similar enough to be hinted)
-    assert [h["id"] for h in filled(50).hints(query)] == [1, 2, 3, 4, 5]
+    assert [h.id for h in filled(50).hints(query)] == [1, 2, 3, 4, 5]
     # a rarest word with more questions than the budget: its newest ones are compared ("hub"
     # is in none, so "budget" is the rarest; not the same key, so none is an exact match)
-    assert [h["id"] for h in filled(2).hints("what about the hub budget")] == [5, 6]
+    assert [h.id for h in filled(2).hints("what about the hub budget")] == [5, 6]
 
 
 def test_the_id_lists_stay_sorted_whatever_the_order_questions_are_indexed_in() -> None:
     index = DuplicateIndex(window=1, common=10, compared=2)
     for qid in (5, 3, 9, 1, 7):  # an arrival overtaking the start-up fill, a reworded one
         index.track(question(qid, "What about the hubs budget?"))
-    assert [h["id"] for h in index.hints("what about the hub budget")] == [7, 9]
+    assert [h.id for h in index.hints("what about the hub budget")] == [7, 9]
     index.track(question(9, "What about the hubs budget?", Status.DISMISSED))
-    assert [h["id"] for h in index.hints("what about the hub budget")] == [5, 7]
+    assert [h.id for h in index.hints("what about the hub budget")] == [5, 7]
 
 
 def test_hints_forget_closed_and_reworded_questions_in_both_parts_of_the_index() -> None:
@@ -115,10 +114,10 @@ def test_hints_forget_closed_and_reworded_questions_in_both_parts_of_the_index()
     index.track(question(1, "When is the next board election?"))
     index.track(question(2, "Who approves the budget of regional hubs?"))
     index.track(question(1, "When is the next board election?", Status.DISMISSED))
-    assert 1 not in index and index.hints("the next board election, when is it?") == []
+    assert 1 not in index and index.hints("the next board election, when is it?") == ()
     index.track(question(3, "Is the Android app getting offline reading?"))
     index.track(question(2, "Can the Android app read offline?", Status.QUEUED))  # edited
-    assert index.hints("Who approves the budget of regional hubs?") == []
+    assert index.hints("Who approves the budget of regional hubs?") == ()
     assert len(index) == 2
 
 
@@ -132,7 +131,7 @@ def test_json_export_in_batches_is_the_whole_document_formatted(monkeypatch) -> 
         document = msgspec.json.decode(out)
         expected = msgspec.json.format(msgspec.json.encode(
             {"meeting": export.meeting_info(config), "exported_at": document["exported_at"],
-             "questions": questions}), indent=2) + b"\n"
+             "questions": [q.exported() for q in questions]}), indent=2) + b"\n"
         assert out == expected, batch
 
 

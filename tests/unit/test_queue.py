@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from aggregator.commands import Command, CommandError
-from aggregator.model import Status
+from aggregator.model import Hint, Status
 from aggregator.queue import Checkpoint, QuestionQueue
 from aggregator.subscription import Change, Snapshot
 from aggregator.store import Store
@@ -345,7 +345,7 @@ async def test_question_ids_beyond_32_bits_are_indexed(tmp_path) -> None:
         queue = QuestionQueue(store)
         await queue.start()
         again = (await queue.submit(incoming(2, "why is the sky blue"))).question
-        assert again.id == big + 1 and again.meta["similar"] == [{"id": big, "score": 1.0}]
+        assert again.id == big + 1 and again.similar == (Hint(big, 1.0),)
         await queue.flush()
     finally:
         store.close()

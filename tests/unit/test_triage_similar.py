@@ -1,4 +1,4 @@
-"""Duplicate hints: paraphrases and repeats across channels, stored in meta["similar"]."""
+"""Duplicate hints: paraphrases and repeats across channels, stored in each question's `similar`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from aggregator.commands import Command
-from aggregator.model import Author, Question, Status
+from aggregator.model import Author, Hint, Question, Status
 from aggregator.queue import QuestionQueue
 from aggregator.store import Store
 from aggregator.triage import DuplicateIndex, similarity_key
@@ -41,17 +41,17 @@ def test_each_paraphrase_finds_its_original_first() -> None:
         index.track(question(qid, original))
     for qid, (_, paraphrase) in enumerate(PARAPHRASES, 1):
         hints = index.hints(paraphrase)
-        assert hints and hints[0]["id"] == qid, (paraphrase, hints)
-        assert 0.72 <= hints[0]["score"] <= 1.0
+        assert hints and hints[0].id == qid, (paraphrase, hints)
+        assert 0.72 <= hints[0].score <= 1.0
 
 
 def test_different_questions_get_no_hint() -> None:
     index = DuplicateIndex()
     for qid, text in enumerate(DIFFERENT, 1):
         index.track(question(qid, text))
-    assert index.hints("How will the new funding strategy affect small affiliates?") == []
-    assert index.hints("thanks!") == []
-    assert index.hints("") == []
+    assert index.hints("How will the new funding strategy affect small affiliates?") == ()
+    assert index.hints("thanks!") == ()
+    assert index.hints("") == ()
 
 
 def test_hints_are_best_first_capped_and_older_first_on_ties() -> None:
@@ -60,23 +60,23 @@ def test_hints_are_best_first_capped_and_older_first_on_ties() -> None:
         index.track(question(qid, "Will the slides be shared?"))
     index.track(question(11, "Will the slides be shared later with everyone?"))
     hints = index.hints("will the slides be shared")
-    assert [h["id"] for h in hints] == [3, 5, 7]
-    assert all(isinstance(h["id"], int) and isinstance(h["score"], float) for h in hints)
-    assert index.hints("will the slides be shared", exclude=3)[0]["id"] == 5
+    assert [h.id for h in hints] == [3, 5, 7]
+    assert all(isinstance(h.id, int) and isinstance(h.score, float) for h in hints)
+    assert index.hints("will the slides be shared", exclude=3)[0].id == 5
 
 
 def test_only_open_questions_are_offered_and_edits_are_followed() -> None:
     index = DuplicateIndex()
     index.track(question(1, "Will the slides be shared?"))
     index.track(question(1, "Will the slides be shared?", Status.ANSWERED))
-    assert 1 not in index and index.hints("will the slides be shared") == []
+    assert 1 not in index and index.hints("will the slides be shared") == ()
     index.track(question(2, "Will the slides be shared?", Status.FOLLOW_UP))
-    assert index.hints("will the slides be shared")[0]["id"] == 2
+    assert index.hints("will the slides be shared")[0].id == 2
     edited = question(2, "Will the slides be shared?")
     index.track(Question(**{**{f: getattr(edited, f) for f in edited.__struct_fields__},
                             "edited_text": "When does the board election start?"}))
-    assert index.hints("will the slides be shared") == []
-    assert index.hints("when does the board election start")[0]["id"] == 2
+    assert index.hints("will the slides be shared") == ()
+    assert index.hints("when does the board election start")[0].id == 2
 
 
 def test_the_key_ignores_case_accents_order_and_filler() -> None:
@@ -92,8 +92,8 @@ async def test_repeats_across_channels_are_hinted_at_ingestion(queue: QuestionQu
                                           source="email", author="Bo"))).question
     paraphrase = (await queue.submit(incoming(3, "Is the recording going to be published on "
                                               "Commons?", source="zoom", author="Cy"))).question
-    assert repeat.meta["similar"][0] == {"id": first.id, "score": 1.0}
-    assert [h["id"] for h in paraphrase.meta["similar"]] == [first.id, repeat.id]
+    assert repeat.similar[0] == Hint(first.id, 1.0)
+    assert [h.id for h in paraphrase.similar] == [first.id, repeat.id]
     other = (await queue.submit(incoming(4, "Who approves the hubs budget?"))).question
     assert "similar" not in other.meta
 
@@ -114,7 +114,7 @@ async def test_hints_leave_with_the_status_and_the_index_rebuilds_on_start(
     async with started_queue(db_path) as queue:
         assert first.id in queue.similar and gone.id not in queue.similar
         again = (await queue.submit(incoming(4, "will the recording be published"))).question
-        assert again.meta["similar"][0]["id"] == first.id
+        assert again.similar[0].id == first.id
         stored = queue.get(again.id)
         assert stored is not None and stored.meta == again.meta
 
@@ -144,7 +144,7 @@ async def test_a_large_store_fills_the_hint_index_in_the_background(tmp_path) ->
                                        author=Author(name="B", id="UCb"),
                                        text="Topic 3: will the grants programme fund sprint 3?"
                                        ))).question
-        assert new.meta["similar"][0]["id"] == 4  # e3 is question #4
+        assert new.similar[0].id == 4  # e3 is question #4
         await q.close()  # writes what is still in its inbox first
         store.close()
     finally:

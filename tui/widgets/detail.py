@@ -14,13 +14,12 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from aggregator.hints import hint_pairs
 from aggregator.model import HistoryEntry, Question
 
 from .rows import SOURCE_LABELS, clip, one_line
 
 RAW_BODY_KEYS = ("raw_body", "raw", "body_raw")
-SHOWN_ELSEWHERE = {"similar", "subject", *RAW_BODY_KEYS}
+SHOWN_ELSEWHERE = {"subject", *RAW_BODY_KEYS}
 LABEL = "bold $accent"
 
 
@@ -77,10 +76,9 @@ def detail_content(q: Question, questions: Mapping[int, Question], *, show_raw: 
     for key, value in sorted(q.meta.items()):
         if key not in SHOWN_ELSEWHERE and isinstance(value, (str, int, float)):
             parts += _field(key.replace("_", " ").capitalize(), value)
-    similar = hint_pairs(q.meta)
-    if similar:
+    if q.similar:
         parts += ["\n", ("Similar questions (m merges)\n", LABEL)]
-        for qid, score in similar:
+        for qid, score in ((h.id, h.score) for h in q.similar):
             other = questions.get(qid)
             text = clip(other.display_text, 80) if other else "(not loaded)"
             parts += [(f"#{qid} ", "bold"), (f"{score:.0%} ", "dim"), text, "\n"]
