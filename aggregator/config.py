@@ -21,8 +21,10 @@ import os
 import re
 import tomllib
 from datetime import date, datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 import msgspec
 import platformdirs
@@ -136,6 +138,28 @@ class EmailConfig(_Section):
     maildir: str = ""
 
 
+class WikiConfig(_Section):
+    """Where `townhall publish` puts the notes page (a bot password from Special:BotPasswords)."""
+
+    api_url: str = ""
+    page: str = ""
+    username: str = ""
+    password_env: EnvName = "TOWNHALL_WIKI_PASSWORD"
+    summary: str = "Notes of the meeting"
+
+
+class SmtpConfig(_Section):
+    """The mail server `townhall followup send --send` sends the written answers through."""
+
+    host: str = ""
+    port: Port = 587
+    security: Literal["tls", "starttls", "plain"] = "starttls"
+    username: str = ""  # empty: no login (a local relay)
+    password_env: EnvName = "TOWNHALL_SMTP_PASSWORD"
+    from_: str = msgspec.field(default="", name="from")
+    ca_file: str = ""  # a CA bundle to trust instead of the system's (a private CA)
+
+
 class TriageConfig(_Section):
     banned: list[str] = []
     topics: dict[str, list[str]] = {}
@@ -160,6 +184,8 @@ class Config(_Section):
     triage: TriageConfig = msgspec.field(default_factory=TriageConfig)
     tui: TuiConfig = msgspec.field(default_factory=TuiConfig)
     export: ExportConfig = msgspec.field(default_factory=ExportConfig)
+    wiki: WikiConfig = msgspec.field(default_factory=WikiConfig)
+    smtp: SmtpConfig = msgspec.field(default_factory=SmtpConfig)
     #: where this config came from; None when no file was found (defaults only)
     source: str | None = None
 
@@ -286,7 +312,7 @@ def _field(parts: list[str]) -> msgspec.structs.FieldInfo | None:
     section = {f.name: f.type for f in msgspec.structs.fields(Config)}.get(parts[0])
     if not (isinstance(section, type) and issubclass(section, msgspec.Struct)):
         return None
-    return {f.name: f for f in msgspec.structs.fields(section)}.get(parts[1])
+    return {f.encode_name: f for f in msgspec.structs.fields(section)}.get(parts[1])
 
 
 def _worded(field: msgspec.structs.FieldInfo | None, key: str) -> tuple[str, str] | None:
@@ -310,7 +336,7 @@ def _known_keys(section_path: list[str]) -> list[str]:
         if not (isinstance(field_type, type) and issubclass(field_type, msgspec.Struct)):
             return []
         struct = field_type
-    return [f.name for f in msgspec.structs.fields(struct) if f.name != "source"]
+    return [f.encode_name for f in msgspec.structs.fields(struct) if f.name != "source"]
 
 
 def _check_values(config: Config) -> None:
@@ -344,10 +370,39 @@ def _check_values(config: Config) -> None:
         if not topic.strip() or not any(k.strip() for k in keywords):
             fail(f"[triage] topics.{topic!r}", "a topic needs a name and at least one keyword",
                  'e.g. topics = { "Grants" = ["grant", "funding"] }')
+    _check_wiki(config.wiki, fail)
+    _check_smtp(config.smtp, fail)
     for index, word in enumerate(config.triage.uncivil_words or []):
         if not word.strip():
             fail(f"[triage] uncivil_words[{index}]", "an empty word would match nothing",
                  "remove it, or use [] to turn the word list off")
+
+
+def _check_wiki(wiki: WikiConfig, fail: Any) -> None:
+    """The API address must be an api.php over https: the bot password travels with the
+    login (plain http only to a wiki on this machine, e.g. a test wiki)."""
+    if not wiki.api_url:
+        return
+    parts = urlsplit(wiki.api_url)
+    fix = 'the wiki\'s api.php, e.g. "https://meta.wikimedia.org/w/api.php"'
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        fail("[wiki] api_url", "not an http(s) address", fix)
+    if not parts.path.endswith("/api.php") or parts.query or parts.fragment:
+        fail("[wiki] api_url", "does not end in /api.php", fix)
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+        fail("[wiki] api_url", "plain http would send the password unencrypted",
+             "use https (http only for a wiki on this machine)")
+
+
+def _check_smtp(smtp: SmtpConfig, fail: Any) -> None:
+    if smtp.security == "plain" and smtp.host and not is_loopback(smtp.host):
+        fail("[smtp] security", "plain (unencrypted) only reaches a server on this machine",
+             'use "starttls" (port 587) or "tls" (port 465)')
+    if smtp.from_:
+        _, address = parseaddr(smtp.from_)
+        if "@" not in address or any(c in smtp.from_ for c in "\r\n"):
+            fail("[smtp] from", "not a mail address",
+                 'e.g. from = "Answers <answers@example.org>"')
 
 
 # --- check-config ---------------------------------------------------------------------------

@@ -86,6 +86,36 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from aggregator import export
+    from aggregator.publish import PublishError, publish
+
+    config = _config(args)
+    store = _open_for_reading(config)
+    try:
+        text = export.render(store, config, "wikitext")[0].decode("utf-8")
+    finally:
+        store.close()
+    try:
+        outcome = publish(config, text, dry_run=args.dry_run, force=args.force, out=sys.stdout)
+    except PublishError as exc:
+        raise CliError(str(exc)) from None
+    if outcome.action == "conflict":
+        raise CliError(outcome.message)
+    print(outcome.message, file=sys.stderr if args.dry_run else sys.stdout)
+    return 0
+
+
+def cmd_followup_send(args: argparse.Namespace) -> int:
+    from aggregator.followup_mail import MailError, run_followup
+
+    config = _config(args)
+    try:
+        return run_followup(config, send=args.send, resend=args.resend or [], out=sys.stdout)
+    except MailError as exc:
+        raise CliError(str(exc)) from None
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from aggregator.importer import ImportFailed, import_file
     from aggregator.store import Store
@@ -259,6 +289,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-askers", action="store_true",
                    help="name the askers in notes pages (off unless [export] include_askers)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p = add("publish", "put the wikitext notes page on the wiki ([wiki] page) through the "
+            "MediaWiki API", cmd_publish)
+    p.epilog = ("Logs in with a bot password ([wiki] username, the variable [wiki] password_env "
+                "names). Unchanged notes make no edit; a page someone edited since the last "
+                "publish is refused (see it with --dry-run, replace it with --force). Reads the "
+                "store only, so it works while a server runs.")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the page and its diff against the wiki, change nothing")
+    p.add_argument("--force", action="store_true",
+                   help="replace the page even though someone else edited it since")
+    followup = sub.add_parser("followup", help="the questions answered in writing after the call",
+                              description="the questions answered in writing after the call")
+    followup_sub = followup.add_subparsers(dest="followup_command", metavar="COMMAND",
+                                           required=True)
+    p = followup_sub.add_parser(
+        "send", help="mail each email asker the written answer (note) of their follow-up "
+        "question; without --send, print the drafts",
+        description="mail each email asker the written answer (note) of their follow-up "
+        "question; without --send, print the drafts")
+    p.add_argument("--config", metavar="FILE", help="the TOML config file")
+    p.set_defaults(handler=cmd_followup_send)
+    p.epilog = ("Sends over [smtp] as a reply to the asker's mail, records each mail in the "
+                "question's history and never sends an answer twice. Stop `townhall run`/"
+                "`serve` on the same store first.")
+    p.add_argument("--send", action="store_true", help="send the mails (default: print drafts)")
+    p.add_argument("--resend", type=int, action="append", metavar="N",
+                   help="with --send: send question N's mail again where a crashed run may "
+                        "or may not have sent it (repeatable)")
     p = add("import", "load a JSON export (townhall export --format json) into an empty store",
             cmd_import)
     p.add_argument("file", metavar="FILE.json", help="a file written by `townhall export "

@@ -106,7 +106,7 @@ ENV_KEYS = [("server", "moderator_token_env"), ("server", "host_token_env"),
             ("server", "overlay_token_env"), ("zoom", "secret_token_env"),
             ("zoom", "client_id_env"), ("zoom", "client_secret_env"),
             ("youtube", "api_key_env"), ("email", "password_env"),
-            ("email", "oauth2_token_env")]
+            ("email", "oauth2_token_env"), ("wiki", "password_env"), ("smtp", "password_env")]
 
 
 def test_every_env_key_is_checked() -> None:
