@@ -31,6 +31,7 @@ CASES = [
     ("meeting.wiki", "wikitext", False),
     ("meeting-askers.wiki", "wikitext", True),
     ("meeting-followup.txt", "followup", False),
+    ("meeting-chapters.txt", "chapters", False),
 ]
 
 
