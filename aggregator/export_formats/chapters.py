@@ -78,8 +78,8 @@ def chapters(data: ExportData) -> str:
         answered = len(data.answered_at)
         why = "; ".join(left_out)
         raise ChaptersError(
-            f"only {len(lines)} chapter{'s' if len(lines) != 1 else ''}: YouTube shows "
-            f"chapters only from {MIN_CHAPTERS} on (00:00 first, each at least {MIN_SECONDS} s "
-            f"long); {answered} question{'s' if answered != 1 else ''} answered"
+            f"no chapters written: only {len(lines)} chapter{'s' if len(lines) != 1 else ''}, "
+            f"and YouTube needs at least {MIN_CHAPTERS} (the first at 00:00, each at least "
+            f"{MIN_SECONDS} s long); {answered} question{'s' if answered != 1 else ''} answered"
             + (f"; left out: {why}" if why else ""))
     return "".join(f"{timestamp(seconds)} {name}\n" for seconds, name in lines)
