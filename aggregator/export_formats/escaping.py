@@ -39,8 +39,8 @@ def csv_cell(value: str) -> str:
 _MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Inline markup openers: emphasis, code, links/images (`(`, `)` and `!` are inert without a `[`),
 # tables (GFM), strikethrough, math, and the backslash itself; `#`, `+`, `-`, `=`, `1.` and `1)`
-# matter only at a line start (see below). A bare URL is still linked by GFM renderers: its visible text
-# is the URL itself, so it cannot pass for something else.
+# matter only at a line start (see below). A bare URL is still linked by GFM renderers: its
+# visible text is the URL itself, so it cannot pass for something else.
 _MARKDOWN_PUNCT = set("\\`*_[]|~$")
 _MARKDOWN_TABLE = str.maketrans(
     {**_MARKDOWN_ENTITIES, **{ch: "\\" + ch for ch in _MARKDOWN_PUNCT}})

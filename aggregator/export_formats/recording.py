@@ -54,7 +54,7 @@ def find_recording(recording_url: str, youtube_video: str, started_at: str | Non
     `[youtube] video`), the meeting's facts (store.meeting()) and the go-live moments tell."""
     url = recording_url or youtube_video or None
     video_id = parse_video_id(url) if url else None
-    if video_id is not None and not url.startswith(("http://", "https://")):  # type: ignore[union-attr]
+    if video_id is not None and not (url or "").startswith(("http://", "https://")):
         url = f"https://www.youtube.com/watch?v={video_id}"
     candidates = [(facts.get(RECORDING_STARTED_AT), "marked by a moderator"),
                   (started_at, "[meeting] recording_started_at"),

@@ -137,7 +137,8 @@ def test_the_recordings_start_prefers_the_moderators_mark() -> None:
     assert found.offset("2022-11-10T14:12:44Z") == 754
     assert found.link(754) == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=754s"
     assert clock(754) == "00:12:34" and clock(3 * 3600 + 5) == "03:00:05"
-    assert find_recording("", video, "2022-11-10T14:00:20Z", {"stream_started_at": "2022-11-10T14:00:00Z"},
+    stream = {"stream_started_at": "2022-11-10T14:00:00Z"}
+    assert find_recording("", video, "2022-11-10T14:00:20Z", stream,
                           lives).start_source == "[meeting] recording_started_at"
     assert find_recording("", video, None, {"stream_started_at": "2022-11-10T14:00:00Z"},
                           lives).start_source == "the YouTube stream's start"
@@ -193,7 +194,8 @@ async def _answered_at(queue: QuestionQueue, moments: list[str], tags: list[str]
 async def render(queue: QuestionQueue, fmt: str, config: str = CONFIG, **kw: object) -> str:
     await queue.flush()
     with Store(queue.store.path, exclusive=False) as reader:
-        return export.render(reader, parse_config(config), fmt, **kw)[0].decode()  # type: ignore[arg-type]
+        payload, _ = export.render(reader, parse_config(config), fmt, **kw)  # type: ignore[arg-type]
+        return payload.decode()
 
 
 async def test_too_few_chapters_are_refused_with_the_reason(queue: QuestionQueue) -> None:
@@ -217,7 +219,8 @@ async def test_chapters_start_at_zero_and_stay_ten_seconds_apart(queue: Question
 
 
 def test_chapter_titles_are_one_public_line_cut_to_fit() -> None:
-    assert title("Write to ana@example.org\nplease <b>") == "Write to [address removed] please ‹b›"
+    assert title("Write to ana@example.org\nplease <b>") == (
+        "Write to [address removed] please ‹b›")
     long = title("word " * 40)
     assert len(long) == 80 and long.endswith("…")
     assert timestamp(0) == "00:00" and timestamp(3599) == "59:59" and timestamp(3600) == "1:00:00"
