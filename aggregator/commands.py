@@ -20,6 +20,7 @@ from .model import (
     Question,
     Status,
     next_status,
+    utc_now,
 )
 from .roles import may_send
 from .sanitize import clean_line, clean_text
@@ -28,7 +29,8 @@ MAX_TAGS = 20
 MAX_NOTE = 2_000
 
 #: ops that name no question (`question` is null)
-QUESTIONLESS_OPS = frozenset({"next", "unban", "undo", "add", "flag_author", "link", "unlink"})
+QUESTIONLESS_OPS = frozenset({"next", "unban", "undo", "add", "flag_author", "link", "unlink",
+                              "end_meeting", "recording_started"})
 
 #: ops the queue decides itself (they read the audit log or build a new question)
 QUEUE_OPS = frozenset({"undo", "add"})
@@ -112,13 +114,16 @@ class Effect:
     links_added: list[tuple[str, str]] = field(default_factory=list)
     links_removed: list[str] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    #: facts of the meeting itself (its end, the recording's start): key -> value, None deletes
+    meeting: dict[str, str | None] = field(default_factory=dict)
 
 
 class Draft:
     """A command's working copy: edits accumulate per question, each bumps the version once."""
 
-    def __init__(self, view: QueueView) -> None:
+    def __init__(self, view: QueueView, now: str | None = None) -> None:
         self.view = view
+        self.now = now or utc_now()  # the command's moment (went_live_at, answered_at, ...)
         self._before: dict[int, Question | None] = {}
         self._now: dict[int, Question] = {}
         self._action: dict[int, tuple[str, dict[str, Any]]] = {}
@@ -209,8 +214,9 @@ def handler(*ops: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def decide(view: QueueView, command: Command, actor: str) -> Effect:
-    """The effect of `command` on the state `view`, or CommandError. Never mutates `view`."""
+def decide(view: QueueView, command: Command, actor: str, now: str | None = None) -> Effect:
+    """The effect of `command` on the state `view`, or CommandError. Never mutates `view`.
+    `now` is the command's moment as the audit log records it (default: the clock)."""
     check(command)
     fn = HANDLERS[command.op]
     if command.op not in QUESTIONLESS_OPS:
@@ -223,7 +229,7 @@ def decide(view: QueueView, command: Command, actor: str) -> Effect:
                 "conflict",
                 f"#{q.id} changed meanwhile (version {q.version}, you saw {command.if_version})",
             )
-    draft = Draft(view)
+    draft = Draft(view, now)
     fn(draft, command, actor)
     return draft.finish()
 
@@ -243,6 +249,10 @@ def _move(draft: Draft, q: Question, op: str, detail: dict[str, Any] | None = No
     if status is not Status.QUEUED:
         draft.leave_host(q.id)
         fields.setdefault("rank", None)
+    if status is Status.LIVE:
+        fields.setdefault("went_live_at", draft.now)
+    elif status is Status.ANSWERED:
+        fields.setdefault("answered_at", draft.now)
     return draft.update(q.id, op, detail, status=status, **fields)
 
 
@@ -303,7 +313,8 @@ def _next(draft: Draft, command: Command, actor: str) -> None:
     if draft.host:
         top_id = draft.host[0]
         draft.leave_host(top_id)
-        draft.update(top_id, "go_live", {"by": "next"}, status=Status.LIVE, rank=None)
+        draft.update(top_id, "go_live", {"by": "next"}, status=Status.LIVE, rank=None,
+                     went_live_at=draft.now)
     draft.effect.summary["live"] = top_id
 
 
@@ -577,3 +588,7 @@ def _mail(draft: Draft, command: Command, actor: str) -> None:
     mail = dict(q.meta.get("mail") or {})
     mail[fields["to"]] = {k: v for k, v in entry.items() if k != "to"}
     draft.update(q.id, command.op, entry, meta={**q.meta, "mail": mail})
+
+# The ops about the meeting itself (end_meeting, recording_started) live in their own module;
+# importing it registers their handlers.
+from . import meeting_ops  # noqa: E402,F401

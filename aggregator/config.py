@@ -75,6 +75,8 @@ class MeetingConfig(_Section):
     duration_minutes: Annotated[int, _meta("must be between 1 and 1440 (a day)", "e.g. 90",
                                            ge=1, le=24 * 60)] = 120
     answerers: list[str] = []
+    recording_url: str = ""  # default: the [youtube] video
+    recording_started_at: str | None = None  # default: recorded by the op, or YouTube's start
 
 
 class StoreConfig(_Section):
@@ -350,6 +352,16 @@ def _check_values(config: Config) -> None:
             datetime.fromisoformat(config.meeting.starts_at.replace("Z", "+00:00"))
         except ValueError:
             fail("[meeting] starts_at", "not an ISO-8601 time", 'e.g. "2022-11-10T14:00:00Z"')
+    if config.meeting.recording_started_at:
+        try:
+            datetime.fromisoformat(config.meeting.recording_started_at.replace("Z", "+00:00"))
+        except ValueError:
+            fail("[meeting] recording_started_at", "not an ISO-8601 time",
+                 'e.g. "2022-11-10T14:00:05Z"')
+    if config.meeting.recording_url and not re.fullmatch(
+            r"https?://[^\s<>\[\]{}|\\^`\"']+", config.meeting.recording_url):
+        fail("[meeting] recording_url", "not a web address (http or https, no spaces)",
+             'e.g. "https://www.youtube.com/watch?v=VIDEO_ID"')
     if config.youtube.enabled and config.youtube.video:
         from .collectors.youtube_parse import parse_video_id
 

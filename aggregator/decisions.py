@@ -109,21 +109,24 @@ def decide_command(queue: QuestionQueue, pending: Pending, command: Command,
                    actor: str) -> Decided:
     """The command's effect on the pending state, as a write with its audit rows."""
     undone: int | None = None
+    now = utc_now()
     if command.op == "undo":
         effect, undone = _undo_effect(queue, pending, actor)
     elif command.op == "add":
         effect = _add_effect(queue, pending, command, actor)
     else:
-        effect = decide(pending, command, actor)
+        effect = decide(pending, command, actor, now)
+    # Meeting facts: only real changes are written, each with the value it replaces (undo).
+    facts = queue.store.meeting() if effect.meeting else {}
+    effect.meeting = {k: v for k, v in effect.meeting.items() if facts.get(k) != v}
     if not (effect.changes or effect.bans_added or effect.bans_removed
-            or effect.links_added or effect.links_removed):
+            or effect.links_added or effect.links_removed or effect.meeting):
         return Decided(result=[])
     links = pending.links
     previous_links = {i: links[i] for i in effect.links_removed if i in links}
     previous_links.update({i: links[i] for i, _ in effect.links_added if i in links})
     pending.record(effect)
     command_id = pending.next_command_id()
-    now = utc_now()
     changes = [
         ChangeRow(seq=pending.next_seq(), question_id=after.id, at=now, actor=actor,
                   action=action, after=after, before=before, detail=detail,
@@ -139,12 +142,15 @@ def decide_command(queue: QuestionQueue, pending: Pending, command: Command,
             question_id=command.question, args=dict(command.args),
             effects={"bans_added": effect.bans_added, "bans_removed": effect.bans_removed,
                      "links_added": effect.links_added, "links_removed": effect.links_removed,
-                     "previous_links": previous_links, **effect.summary}),
+                     "previous_links": previous_links, "meeting": effect.meeting,
+                     "previous_meeting": {k: facts.get(k) for k in effect.meeting},
+                     **effect.summary}),
         undone=(undone, command_id) if undone is not None else None,
         bans_added=[(entry, actor) for entry in effect.bans_added],
         bans_removed=effect.bans_removed,
         links_added=effect.links_added,
         links_removed=effect.links_removed,
+        meeting=effect.meeting,
     )
     return Decided(write=write, result=[after for _, after, _, _ in effect.changes])
 
@@ -183,5 +189,6 @@ def _undo_effect(queue: QuestionQueue, pending: Pending, actor: str) -> tuple[Ef
     previous = effects.get("previous_links", {})
     effect.links_removed = [i for i, _ in effects.get("links_added", []) if i not in previous]
     effect.links_added = [(i, p) for i, p in previous.items()]
+    effect.meeting = dict(effects.get("previous_meeting", {}))
     effect.summary["undid"] = {"command": last.id, "op": last.op}
     return effect, last.id

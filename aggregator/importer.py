@@ -18,6 +18,7 @@ transaction: an import is complete or absent.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +28,7 @@ import msgspec
 
 from .collectors.email_parse import MAX_RAW_BODY
 from .commands import MAX_NOTE
-from .model import Asker, Author, HistoryEntry, Question, Status, parse_iso
+from .model import Asker, Author, HistoryEntry, Question, Status, parse_iso, to_iso
 from .sanitize import MAX_TEXT, clean_line, clean_text
 from .store import ChangeRow, Store, Write, decode_question
 
@@ -47,6 +48,28 @@ class _Document(msgspec.Struct):
 
 
 _decode_any = msgspec.json.Decoder().decode
+
+
+class _MeetingOnly(msgspec.Struct):
+    meeting: dict[str, Any] = {}
+
+
+def meeting_facts(data: bytes) -> dict[str, str]:
+    """The meeting's end and the recording's start as the export recorded them, so the
+    imported meeting's notes link to the same seconds (anything unusable is left out)."""
+    try:
+        meeting = msgspec.json.decode(data, type=_MeetingOnly).meeting
+    except (msgspec.DecodeError, RecursionError):
+        return {}
+    facts: dict[str, str] = {}
+    for key in ("ended_at", "recording_started_at"):
+        value = meeting.get(key)
+        if isinstance(value, str) and len(value) <= 40:
+            try:
+                facts[key] = to_iso(parse_iso(value))
+            except ValueError:
+                continue
+    return facts
 
 
 def _clean_value(value: Any, limit: int = MAX_TEXT) -> Any:
@@ -225,7 +248,8 @@ def import_file(store: Store, path: str | Path,
     stripped = [msgspec.structs.replace(q, history=()) for q in questions]
     rows = change_rows(questions, stripped)
     progress(f"writing {len(questions)} questions and {len(rows)} history entries")
-    store.write_now(_in_parts(stripped, rows))
+    facts = Write(meeting=meeting_facts(data))
+    store.write_now(itertools.chain(_in_parts(stripped, rows), [facts]))
     return (f"imported {len(questions)} question{'s' if len(questions) != 1 else ''} "
             f"with {len(rows)} history entries into {store.path}")
 

@@ -123,6 +123,8 @@ class Question(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     edited_text: str | None = None
     sent_at: str | None = None
     received_at: str
+    went_live_at: str | None = None  # the last time it went live (the notes' time link)
+    answered_at: str | None = None  # the last time it was marked answered
     status: Status = Status.NEW
     dismiss_reason: str | None = None
     rank: int | None = None

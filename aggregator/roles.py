@@ -38,7 +38,7 @@ ROLES = ("moderator", "host", "overlay")
 CLIENT_OPS = frozenset({
     "approve", "dismiss", "restore", "go_live", "next", "answered", "requeue", "follow_up",
     "reopen", "star", "unstar", "edit", "tag", "assign", "note", "merge", "reorder", "ban",
-    "unban", "undo", "add", "link", "unlink",
+    "unban", "undo", "add", "link", "unlink", "end_meeting", "recording_started",
 })
 
 

@@ -26,7 +26,7 @@ import msgspec
 from .group_commit import GroupCommitWriter, Outcome, StoreError, transaction
 from .model import HistoryEntry, Question, encode_json, lift_similar, utc_now
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each migration takes the schema from version N-1 to N. Never edit a released one: add a new.
 MIGRATIONS: dict[int, list[str]] = {
@@ -75,6 +75,12 @@ MIGRATIONS: dict[int, list[str]] = {
                identity TEXT PRIMARY KEY,
                person TEXT NOT NULL)""",
         "CREATE INDEX identity_links_person ON identity_links (person)",
+    ],
+    3: [
+        # Facts of the meeting itself (its end, the recording's start), written by commands.
+        """CREATE TABLE meeting (
+               key TEXT PRIMARY KEY,
+               value TEXT NOT NULL)""",
     ],
 }
 
@@ -149,6 +155,7 @@ class Write:
     bans_removed: list[str] = field(default_factory=list)
     links_added: list[tuple[str, str]] = field(default_factory=list)  # (identity, person)
     links_removed: list[str] = field(default_factory=list)
+    meeting: dict[str, str | None] = field(default_factory=dict)  # key -> value (None: delete)
 
     def apply(self, conn: sqlite3.Connection) -> None:
         now = utc_now()
@@ -206,6 +213,12 @@ class Write:
         )
         conn.executemany("DELETE FROM identity_links WHERE identity = ?",
                          [(i,) for i in self.links_removed])
+        for key, value in self.meeting.items():
+            if value is None:
+                conn.execute("DELETE FROM meeting WHERE key = ?", (key,))
+            else:
+                conn.execute("INSERT INTO meeting (key, value) VALUES (?, ?) ON CONFLICT (key)"
+                             " DO UPDATE SET value = excluded.value", (key, value))
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -492,6 +505,10 @@ class Store:
 
     def bans(self) -> set[str]:
         return {row[0] for row in self._conn.execute("SELECT entry FROM bans")}
+
+    def meeting(self) -> dict[str, str]:
+        """The meeting's own facts (commands' `Effect.meeting`), e.g. `ended_at`."""
+        return dict(self._conn.execute("SELECT key, value FROM meeting"))
 
     def identity_links(self) -> dict[str, str]:
         return dict(self._conn.execute("SELECT identity, person FROM identity_links"))

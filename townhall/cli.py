@@ -26,7 +26,12 @@ class CliError(Exception):
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(getattr(args, "config", None))
+    """The config, with `--store FILE` (one store per meeting) in place of `[store] path`."""
+    config = load_config(getattr(args, "config", None))
+    store = getattr(args, "store", None)
+    if store is not None:
+        config.store.path = str(Path(store).expanduser().resolve())
+    return config
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -73,10 +78,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         if args.output:
             print(export.export_to_file(store, config, args.format, args.output,
-                                        statuses=statuses, include_askers=args.include_askers))
+                                        statuses=statuses, include_askers=args.include_askers,
+                                        group_by=args.group_by))
         else:
             chunks, _ = export.render_chunks(store, config, args.format, statuses=statuses,
-                                             include_askers=args.include_askers)
+                                             include_askers=args.include_askers,
+                                             group_by=args.group_by)
             sys.stdout.buffer.writelines(chunks)
             sys.stdout.buffer.flush()
     except export.ExportError as exc:
@@ -259,10 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    add("run", "store, server, collectors and the moderator TUI in one process (keys: press ? "
-        "in the app; ctrl+q quits)", cmd_run)
-    add("serve", "store, server and collectors without a TUI (a shared machine); remote "
-        "moderators, the host and the overlay connect to it", cmd_serve)
+    store_help = ("this meeting's store (one store per meeting, e.g. meeting-2022-11-10.db); "
+                  "default: [store] path")
+    p = add("run", "store, server, collectors and the moderator TUI in one process (keys: "
+            "press ? in the app; ctrl+q quits)", cmd_run)
+    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
+    p = add("serve", "store, server and collectors without a TUI (a shared machine); remote "
+            "moderators, the host and the overlay connect to it", cmd_serve)
+    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     p = add("connect", "the moderator TUI against a remote Townhall server", cmd_connect,
             config=False)
     p.add_argument("url", metavar="URL", help="e.g. ws://host:8765/ws")
@@ -278,17 +289,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="host", help="recorded in the audit log (default: host)")
     p.add_argument("--show-askers", action="store_true",
                    help="list everyone who asked the live question (merged duplicates)")
-    p = add("export", "write the questions as json, csv, markdown, wikitext or a follow-up list",
-            cmd_export)
+    p = add("export", "write the questions as json, csv, markdown, wikitext, a follow-up list "
+            "or YouTube chapters", cmd_export)
     p.epilog = ("json: everything with history (`townhall import` reads it back); csv: one row "
                 "per question, safe to open in a spreadsheet; markdown / wikitext: the notes "
                 "page; followup: the questions to answer in writing with their askers' "
-                "contacts. Works while a server runs. With -o, prints a summary.")
+                "contacts; chapters: the answered questions as YouTube chapters for the "
+                "video's description (refused, with the reason, when YouTube would not show "
+                "them). Works while a server runs. With -o, prints a summary.")
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--status", metavar="S,...", help="only these statuses, e.g. answered,follow_up")
     p.add_argument("--include-askers", action="store_true",
                    help="name the askers in notes pages (off unless [export] include_askers)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--group-by", choices=["topic"],
+                   help="notes pages: the questions under their first tag")
+    p.add_argument("--store", type=Path, metavar="FILE", help="the meeting's store to read "
+                   "(default: [store] path)")
     p = add("publish", "put the wikitext notes page on the wiki ([wiki] page) through the "
             "MediaWiki API", cmd_publish)
     p.epilog = ("Logs in with a bot password ([wiki] username, the variable [wiki] password_env "

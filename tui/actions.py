@@ -214,6 +214,21 @@ class ModerationActions:
     def action_undo(self) -> None:
         self.send("undo")
 
+    def action_end_meeting(self) -> None:
+        """Asks first, saying how many questions move: ending is for after the last answer."""
+        moving = sum(q.status in (Status.QUEUED, Status.LIVE)
+                     for q in self.model.questions.values())
+        message = (f"{moving} question{'s' if moving != 1 else ''} (the live one and the host "
+                   f"list) move{'s' if moving == 1 else ''} to Follow-up, to be answered in "
+                   "writing, and the meeting's end time is recorded. u undoes it.")
+        self.ask(ConfirmPrompt("End the meeting", message),
+                 lambda yes: self.send("end_meeting") if yes else None)
+
+    def action_recording_started(self) -> None:
+        self.send("recording_started", None, {"at": None})
+        self.notify("Recording start marked now: the notes link each answer to its second "
+                    "in the recording.", markup=False)
+
     def action_restore(self) -> None:
         q = self.target()
         if q is None:

@@ -192,6 +192,9 @@ class YouTubeCollector:
                                    "(a private or deleted video is not visible to the API)")
         if chat.ended:
             raise CollectorEnded(f"the stream of video {video_id} has already ended")
+        if chat.started_at and self._sink is not None:  # kept for the notes' time links
+            await self._sink.apply(Command(op="recording_started", args={
+                "at": chat.started_at, "source": "youtube"}), ACTOR)
         return chat.chat_id
 
     def _enter_chat(self, chat_id: str) -> None:

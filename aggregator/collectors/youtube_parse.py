@@ -201,6 +201,7 @@ class VideoChat:
     found: bool
     chat_id: str | None = None
     ended: bool = False
+    started_at: str | None = None  # actualStartTime: the recording's start (notes' time links)
 
 
 def read_video_chat(response: Any) -> VideoChat:
@@ -210,7 +211,8 @@ def read_video_chat(response: Any) -> VideoChat:
     details = _dict(items[0].get("liveStreamingDetails"))
     chat_id = _opaque(details.get("activeLiveChatId"), 300)
     return VideoChat(found=True, chat_id=chat_id,
-                     ended=chat_id is None and bool(details.get("actualEndTime")))
+                     ended=chat_id is None and bool(details.get("actualEndTime")),
+                     started_at=_timestamp(details.get("actualStartTime")))
 
 
 def read_broadcast_chat(response: Any) -> str | None:

@@ -38,13 +38,13 @@ def csv_cell(value: str) -> str:
 
 _MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Inline markup openers: emphasis, code, links/images (`(`, `)` and `!` are inert without a `[`),
-# tables (GFM), strikethrough, math, and the backslash itself; `#`, `+`, `-`, `=` and `1.` matter
-# only at a line start (see below). A bare URL is still linked by GFM renderers: its visible text
-# is the URL itself, so it cannot pass for something else.
+# tables (GFM), strikethrough, math, and the backslash itself; `#`, `+`, `-`, `=`, `1.` and `1)`
+# matter only at a line start (see below). A bare URL is still linked by GFM renderers: its
+# visible text is the URL itself, so it cannot pass for something else.
 _MARKDOWN_PUNCT = set("\\`*_[]|~$")
 _MARKDOWN_TABLE = str.maketrans(
     {**_MARKDOWN_ENTITIES, **{ch: "\\" + ch for ch in _MARKDOWN_PUNCT}})
-_MARKDOWN_LINE_START = re.compile(r"^(\s*)(?:([#+\-=])|(\d+)\.)", re.MULTILINE)
+_MARKDOWN_LINE_START = re.compile(r"^(\s*)(?:([#+\-=])|(\d+)([.)]))", re.MULTILINE)
 
 
 def markdown_escape(text: str) -> str:
@@ -55,8 +55,8 @@ def markdown_escape(text: str) -> str:
 
 
 def _escape_line_start(match: re.Match[str]) -> str:
-    indent, marker, number = match.groups()
-    return f"{indent}\\{marker}" if marker else f"{indent}{number}\\."
+    indent, marker, number, delimiter = match.groups()
+    return f"{indent}\\{marker}" if marker else f"{indent}{number}\\{delimiter}"
 
 
 # --- Wikitext ---------------------------------------------------------------------------------

@@ -1,10 +1,15 @@
 """The notes page published after the call, in Markdown or MediaWiki wikitext.
 
-Layout: title and date from `[meeting]`; the answered questions in the order they were answered,
-each a bullet with the wording the host read, then who answered and the answer note; "To be
-answered in writing" with the follow-up questions; counts per source and per dismissal reason
-(never the dismissed text). Askers are named only with `--include-askers` or
-`[export] include_askers`.
+Layout: a heading with the meeting's title and date (the day the recording started or the
+first question went live; else `[meeting] starts_at`), who hosted, the recording, and how many
+messages came in against how many questions were taken (chat greetings are messages, not
+questions). Then the answered questions in the order they were answered, each with its time in
+the recording (linked to that second on YouTube), the wording the host read, who answered
+(named once for a run of answers by the same person) and the answer note; "To be answered in
+writing" with each follow-up question and, once written, its answer (the question's note);
+messages per source, duplicates merged, and dismissals per reason (never the dismissed text).
+`group_by="topic"` puts the questions under their first tag. Askers are named only with
+`--include-askers` or `[export] include_askers`.
 
 The page is public, so it follows aggregator/privacy.py: no email address anywhere (names go
 through `public_name`, an address inside a wording or note is replaced), a `private` question
@@ -33,11 +38,16 @@ from ..privacy import (
     redact_addresses,
 )
 from . import timeline
+from .recording import clock
 from .escaping import markdown_escape, wikitext_escape
 from .labels import OTHER_REASON, REASON_LABELS, SOURCE_LABELS, reason_label, source_label
 
 if TYPE_CHECKING:  # aggregator.export imports this module
     from ..export import ExportData
+
+#: the groupings a notes page knows (None: one list in answer order)
+GROUPINGS = (None, "topic")
+NO_TOPIC = "Other questions"
 
 @dataclass(frozen=True)
 class Dialect:
@@ -47,15 +57,23 @@ class Dialect:
     bold: Callable[[str], str]
     bullet_marks: tuple[str, str]  # top-level and nested bullet prefixes
     empty: Callable[[str], str]  # a "nothing here" line
+    title: Callable[[str], str]  # the page's heading
+    subheading: Callable[[str], str]  # a topic inside a section
+    link: Callable[[str, str], str]  # (address we built or validated, escaped label)
+    address: Callable[[str], str]  # an address we built or validated, shown as itself
 
 
 MARKDOWN = Dialect(
     name="markdown", escape=markdown_escape, heading=lambda t: f"## {t}",
     bold=lambda t: f"**{t}**", bullet_marks=("- ", "  - "), empty=lambda t: f"_{t}_",
+    title=lambda t: f"# {t}", subheading=lambda t: f"### {t}",
+    link=lambda url, label: f"[{label}]({url})", address=lambda url: f"<{url}>",
 )
 WIKITEXT = Dialect(
     name="wikitext", escape=wikitext_escape, heading=lambda t: f"== {t} ==",
     bold=lambda t: f"'''{t}'''", bullet_marks=("* ", "** "), empty=lambda t: f"''{t}''",
+    title=lambda t: f"= {t} =", subheading=lambda t: f"=== {t} ===",
+    link=lambda url, label: f"[{url} {label}]", address=lambda url: url,
 )
 
 
@@ -78,6 +96,9 @@ class _Page:
     def section(self, title: str) -> None:
         self.lines += ["", self.d.heading(self.d.escape(title)), ""]
 
+    def subsection(self, raw_title: str) -> None:
+        self.lines += ["", self.d.subheading(self.text(raw_title)), ""]
+
     def bullet(self, content: str, nested: bool = False) -> None:
         self.lines.append(self.d.bullet_marks[nested] + content)
 
@@ -86,11 +107,19 @@ class _Page:
 
 
 def _date(data: ExportData) -> str | None:
+    """The meeting's day, from the meeting itself where it can: a store reused for another
+    meeting must not carry the config's date onto it."""
+    if data.recording.start is not None:
+        return data.recording.start.date().isoformat()
     if data.meeting.starts_at:
         return data.meeting.starts_at[:10]
     if data.questions:
         return min(q.received_at for q in data.questions)[:10]
     return None
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
 
 
 def _asker_name(page: _Page, a: Asker, private_ids: frozenset[int]) -> str:
@@ -113,21 +142,41 @@ def _private_ids(data: ExportData) -> frozenset[int]:
 
 def _intro(page: _Page, data: ExportData, answered: int, follow_up: int) -> None:
     d, m = page.d, data.meeting
-    title = d.escape(m.title)
-    if d is MARKDOWN:
-        page.lines += [f"# {title}", ""]
-        parts = []
-    else:
-        parts = [f"Notes of {d.bold(title)}"]
     date = _date(data)
-    if date:
-        parts.append(d.escape(date))
-    if m.host:
-        parts.append(f"hosted by {d.escape(m.host)}")
-    received = len(data.questions)
-    counts = (f"{received} question{'s' if received != 1 else ''} received, {answered} "
-              f"answered, {follow_up} to be answered in writing.")
-    page.lines.append(", ".join(parts + [d.escape(counts)]) if parts else d.escape(counts))
+    page.lines += [d.title(d.escape(f"{m.title}, {date}" if date else m.title)), ""]
+    parts = [f"Hosted by {d.escape(m.host)}."] if m.host else []
+    counts = (f"{_plural(len(data.questions), 'message')}, "
+              f"{_plural(answered + follow_up, 'question')} taken: {answered} answered, "
+              f"{follow_up} to be answered in writing.")
+    page.lines.append(" ".join([*parts, d.escape(counts)]))
+    if data.recording.url:
+        page.lines += ["", f"Recording: {d.address(data.recording.url)}"]
+
+
+def _groups(page: _Page, data: ExportData, questions: list[Question]
+            ) -> list[tuple[str | None, list[Question]]]:
+    """The questions as one group, or per topic (first tag) in the order topics first
+    appear, the untagged last."""
+    if data.group_by != "topic":
+        return [(None, questions)]
+    groups: dict[str, list[Question]] = {}
+    for q in questions:
+        groups.setdefault(q.tags[0] if q.tags else "", []).append(q)
+    untagged = groups.pop("", [])
+    result: list[tuple[str | None, list[Question]]] = list(groups.items())
+    if untagged:
+        result.append((NO_TOPIC, untagged))
+    return result
+
+
+def _time(page: _Page, data: ExportData, q: Question) -> str:
+    """`[00:12:34](link) ` before the wording: when the question went live in the recording."""
+    seconds = data.recording.offset(data.went_live_at.get(q.id))
+    if seconds is None:
+        return ""
+    label = page.d.escape(clock(seconds))
+    link = data.recording.link(seconds)
+    return (page.d.link(link, label) if link else label) + " "
 
 
 def _answered(page: _Page, data: ExportData) -> int:
@@ -135,16 +184,22 @@ def _answered(page: _Page, data: ExportData) -> int:
     shown = [q for q in data.questions if confirmed(q)]
     ordered = timeline.in_answer_order(shown, data.answered_at)
     private_ids = _private_ids(data)
-    for q in ordered:
-        page.bullet(page.text(q.display_text))
-        answerer = q.assignee or data.meeting.host
-        said = f"{page.d.bold('Answered by')} {page.name(answerer)}" if answerer else \
-            page.d.bold("Answered")
-        if q.note:
-            said += f": {page.text(q.note)}"
-        page.bullet(said, nested=True)
-        if data.include_askers:
-            page.bullet(_askers_line(page, q, private_ids), nested=True)
+    for topic, questions in _groups(page, data, ordered):
+        if topic is not None:
+            page.subsection(topic)
+        previous: str | None = None
+        for q in questions:
+            page.bullet(_time(page, data, q) + page.text(q.display_text))
+            answerer = q.assignee or data.meeting.host
+            note = page.text(q.note) if q.note else ""
+            if answerer and answerer != previous:  # named once for a run of their answers
+                said = f"{page.d.bold('Answered by')} {page.name(answerer)}"
+                page.bullet(f"{said}: {note}" if note else said, nested=True)
+            elif note:
+                page.bullet(note, nested=True)
+            previous = answerer
+            if data.include_askers:
+                page.bullet(_askers_line(page, q, private_ids), nested=True)
     if not ordered:
         page.empty("No questions were answered.")
     return len(ordered)
@@ -154,13 +209,19 @@ def _follow_up(page: _Page, data: ExportData) -> int:
     page.section("To be answered in writing")
     pending = [q for q in data.questions if q.status is Status.FOLLOW_UP and confirmed(q)]
     private_ids = _private_ids(data)
-    for q in pending:
-        page.bullet(page.text(q.display_text))
-        if q.assignee:
-            page.bullet(f"{page.d.bold('To be answered by')} {page.name(q.assignee)}",
-                        nested=True)
-        if data.include_askers:
-            page.bullet(_askers_line(page, q, private_ids), nested=True)
+    for topic, questions in _groups(page, data, pending):
+        if topic is not None:
+            page.subsection(topic)
+        for q in questions:
+            page.bullet(page.text(q.display_text))
+            if q.assignee:
+                page.bullet(f"{page.d.bold('To be answered by')} {page.name(q.assignee)}",
+                            nested=True)
+            if q.note:  # the written answer, once someone wrote it
+                page.bullet(f"{page.d.bold('Written answer:')} {page.text(q.note)}",
+                            nested=True)
+            if data.include_askers:
+                page.bullet(_askers_line(page, q, private_ids), nested=True)
     if not pending:
         page.empty("Nothing is left to answer in writing.")
     return len(pending)
@@ -173,15 +234,17 @@ def _in_order(counts: Counter[str], order: list[str]) -> list[tuple[str, int]]:
 
 
 def _counts(page: _Page, data: ExportData) -> None:
-    page.section("Questions received, by source")
+    page.section("Messages received, by source")
     sources = Counter(q.source for q in data.questions)
     for source, count in _in_order(sources, [*SOURCE_LABELS]):
         page.bullet(f"{page.text(source_label(source))}: {count}")
-    merged = sum(q.status is Status.MERGED for q in data.questions)
-    if merged:
-        page.bullet(page.d.escape(f"Merged into another question as a duplicate: {merged}"))
     if not data.questions:
-        page.empty("No questions.")
+        page.empty("No messages.")
+    merged = sum(q.status is Status.MERGED for q in data.questions)
+    if merged:  # asked again: their askers joined the question they repeat
+        page.lines += ["", page.d.escape(
+            f"{_plural(merged, 'message')} asked a question again and "
+            f"{'was' if merged == 1 else 'were'} merged into it.")]
     page.section("Not taken, by reason")
     reasons = Counter(reason_label(q.dismiss_reason) for q in data.questions
                       if q.status is Status.DISMISSED)

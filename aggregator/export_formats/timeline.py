@@ -1,11 +1,12 @@
-"""When each question was answered, derived from its history (the `changes` audit log).
+"""When each question went live and was answered.
 
-The notes page lists answered questions in the order they were answered, and the summary gives
-the median time from arrival to answer; neither is a field of `Question`, so both come from the
-history. The answer moment is the last `answered` entry (a question reopened and answered again
-counts from the second time), or the `received` entry of a question imported as answered (the
-Zoom Q&A report, a JSON import). A question whose answered state came back through `undo` keeps
-its earlier answered entry, which is when it was really answered.
+The notes page lists answered questions in the order they were answered, links each to the
+second it went live, and the summary gives the median time from arrival to answer. The
+question's own `answered_at` and `went_live_at` say so; a question stored before those fields
+existed, or imported as answered (the Zoom Q&A report, a JSON import), has them from its
+history (the `changes` audit log): the last `answered` entry (a question reopened and answered
+again counts from the second time), the `received` entry of an imported answered question, and
+the last `go_live` entry.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..model import HistoryEntry, Question, Status, parse_iso
 
 
 #: the history actions `answered_moment` looks at (the store can read just these)
-ANSWER_ACTIONS = ("answered", "received")
+ANSWER_ACTIONS = ("answered", "received", "go_live")
 #: of those, the actions that matter only with a detail ("received" with an imported status):
 #: the store can skip the ~one "received" entry per question that has none
 DETAIL_ONLY_ACTIONS = ("received",)
@@ -38,7 +39,20 @@ def answered_at(questions: Iterable[Question],
     moments: dict[int, str] = {}
     for q in questions:
         if q.status is Status.ANSWERED:
-            moments[q.id] = answered_moment(history.get(q.id, ())) or q.received_at
+            moments[q.id] = (q.answered_at or answered_moment(history.get(q.id, ()))
+                             or q.received_at)
+    return moments
+
+
+def went_live_at(questions: Iterable[Question],
+                 history: Mapping[int, Sequence[HistoryEntry]]) -> dict[int, str]:
+    """Question id -> when it last went live, for the questions that ever did."""
+    moments: dict[int, str] = {}
+    for q in questions:
+        moment = q.went_live_at or next(
+            (e.at for e in reversed(history.get(q.id, ())) if e.action == "go_live"), None)
+        if moment is not None:
+            moments[q.id] = moment
     return moments
 
 

@@ -333,3 +333,15 @@ async def test_health_shows_quota_spent_and_projected(fake: FakeYouTubeAPI,
     # an hour for 9,500 units: the floor (not the server's 10 ms) sets the interval
     assert detail["poll_interval_seconds"] >= 1.8
     assert queue.checkpoint(CHECKPOINT)["quota_units"] == fake.units
+
+
+async def test_the_streams_start_is_kept_as_the_recordings_start(
+        fake: FakeYouTubeAPI, queue: QuestionQueue) -> None:
+    fake.say("chat-1", "is the recording on?")
+    c = collector(yt_config(fake.url))
+    await run_until(c, queue, lambda: polled(queue))
+    # the fake API reports actualStartTime 2026-03-05T17:00:05Z for a live video
+    assert queue.store.meeting() == {"stream_started_at": "2026-03-05T17:00:05.000Z"}
+    # a moderator's mark is kept apart, and wins in the exports (tests/unit/test_after_call.py)
+    await queue.apply(Command(op="recording_started", args={"at": "2026-03-05T17:01:00Z"}), "m")
+    assert queue.store.meeting()["recording_started_at"] == "2026-03-05T17:01:00.000Z"

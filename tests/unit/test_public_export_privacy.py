@@ -13,6 +13,7 @@ import pytest
 from aggregator import export
 from aggregator.collectors.email_parse import evaluate
 from aggregator.commands import Command
+from aggregator.export_formats import chapters
 from aggregator.config import Config, parse_config
 from aggregator.model import Author, Incoming
 from aggregator.privacy import HIDDEN_ASKER, find_addresses
@@ -25,6 +26,7 @@ CONFIG = """
 title = "Conversation with Maggie"
 starts_at = "2022-11-10T14:00:00Z"
 host = "Maggie"
+recording_started_at = "2022-11-10T14:00:00Z"
 """
 
 
@@ -153,6 +155,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, config: Config) -> dict[s
         for fmt in ("markdown", "wikitext"):
             pages[f"{fmt}+askers"] = export.render(store, config, fmt,
                                                    include_askers=True)[0].decode()
+        with pytest.MonkeyPatch.context() as mp:  # the questions went live a moment apart
+            mp.setattr(chapters, "MIN_SECONDS", 0)
+            pages["chapters"] = export.render(store, config, "chapters")[0].decode()
     finally:
         store.close()
     return pages
@@ -192,3 +197,21 @@ def test_the_answer_note_of_a_confirmed_private_question_is_published(
     assert "Yes, monthly." in rendered["markdown"]
     assert f"**Asked by** {HIDDEN_ASKER}" in rendered["markdown+askers"]
     assert f"'''Asked by''' {HIDDEN_ASKER}" in rendered["wikitext+askers"]
+
+
+@pytest.mark.parametrize("kind", MATRIX)
+def test_chapters_leave_the_datum_out(rendered: dict[str, str], kind: str) -> None:
+    for secret in MATRIX[kind].secret:
+        assert secret not in rendered["chapters"], f"{secret!r} leaked into chapters"
+
+
+def test_chapters_show_the_answered_public_wording_without_any_address(
+        rendered: dict[str, str]) -> None:
+    text = rendered["chapters"]
+    assert not find_addresses(text)
+    assert text.startswith("00:00 Introduction\n")
+    for shown in ("How is the budget decided?", "Is the API free?",
+                  "Can I get the slides? write to [address removed].",
+                  "Could the board publish its minutes?", "Will sessions be recorded?"):
+        assert shown in text
+    assert "When is the next call?" not in text  # a follow-up is not a chapter
