@@ -182,6 +182,7 @@ async def _bench(seconds: float, questions: int) -> tuple[str, dict[int, float |
     from bench.tui import seed
     from bench.zoom_webhooks import logging_off
     from tui.app import build_moderator_app
+    from tui.screens.main import BATCH_INTERVAL
 
     os.environ[ENV] = SECRET
     tmp = Path(tempfile.mkdtemp(prefix="townhall-bench-paint-"))
@@ -248,6 +249,9 @@ async def _bench(seconds: float, questions: int) -> tuple[str, dict[int, float |
         "view model, frame). \"Drawn\": the first frame that drew the row in the viewport; "
         "when one batch of arrivals holds more rows than the viewport, the rows pushed below "
         f"it are never drawn. \"Never\": acknowledged, and not within {GRACE:g} s.",
+        f"- The TUI applies arrivals at most every {BATCH_INTERVAL * 1000:.0f} ms "
+        "(`BATCH_INTERVAL` in tui/screens/main.py): a row waits up to that long for its batch, "
+        "a floor under \"shown\".",
         f"- Machine load average (1 min) before / after: {load_before:.1f} / {load_after:.1f} "
         f"on {os.cpu_count()} cores (shared with other jobs; the load process runs on the same "
         "cores).",
