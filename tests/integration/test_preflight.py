@@ -238,3 +238,52 @@ def test_nothing_configured_checks_the_server_only(tmp_path: Path) -> None:
     result = townhall("preflight", "--config", str(config))
     assert result.returncode == 0
     assert list(lines(result.stdout)) == ["server"] and "1 of 1 checks passed" in result.stdout
+
+
+async def test_wiki_login_is_checked_when_the_section_exists(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """[wiki] comes with the after-call tools; preflight reads it with getattr, so a Config
+    that has the section (built here as a subclass) gets the check."""
+    from typing import Any
+
+    import msgspec
+    from aiohttp import web
+
+    from aggregator.config import Config
+    from aggregator.preflight import planned, run_checks
+    from aggregator.server.site import start_site
+
+    async def api(request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return web.json_response({"query": {"tokens": {"logintoken": "t+\\"}}})
+        form = await request.post()
+        good = form.get("lgtoken") == "t+\\" and form.get("lgpassword") == "bot-pass"
+        return web.json_response({"login": {"result": "Success"} if good else
+                                  {"result": "Failed", "reason": "Incorrect password \x1b[2J"}})
+
+    app = web.Application()
+    app.router.add_route("*", "/w/api.php", api)
+    runner, port = await start_site(app, "127.0.0.1", 0)
+
+    class Wiki(msgspec.Struct):
+        api_url: str
+        username: str = "Maggie@preflight"
+        password_env: str = "TH_PF_WIKI"
+
+    class WithWiki(Config, kw_only=True):
+        wiki: Any = None
+
+    config = WithWiki(wiki=Wiki(api_url=f"http://127.0.0.1:{port}/w/api.php"))
+    try:
+        assert [name for name, _ in planned(config)] == ["server", "wiki"]
+        monkeypatch.setenv("TH_PF_WIKI", "bot-pass")
+        [_, wiki] = await run_checks(config, 5)
+        assert wiki.ok and wiki.message == f"logged in to {config.wiki.api_url} as " \
+                                           "Maggie@preflight"
+        monkeypatch.setenv("TH_PF_WIKI", "wrong")
+        [_, wiki] = await run_checks(config, 5)
+        assert not wiki.ok and "refused the login of Maggie@preflight" in wiki.message
+        assert "\x1b" not in wiki.message and "$TH_PF_WIKI" in wiki.fix
+    finally:
+        await runner.cleanup()
+    assert [name for name, _ in planned(Config())] == ["server"]
