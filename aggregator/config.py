@@ -106,6 +106,9 @@ class ZoomConfig(_Section):
     grant_type: Literal["account_credentials", "client_credentials"] = "account_credentials"
     # the REST API, for `townhall zoom-import-qa`
     api_base_url: str = "https://api.zoom.us/v2"
+    # webhook mode: the public https address Zoom posts to (a tunnel to [server] port);
+    # optional, `townhall preflight` asks it for /healthz from outside
+    public_url: str = ""
 
 
 class YouTubeConfig(_Section):
@@ -368,6 +371,14 @@ def _check_values(config: Config) -> None:
         if parse_video_id(config.youtube.video) is None:
             fail("[youtube] video", f"{config.youtube.video!r} is not a YouTube video",
                  'a watch, youtu.be or /live/ URL, or the 11-character id')
+    if config.zoom.public_url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(config.zoom.public_url)
+        if not (parts.hostname and (parts.scheme == "https" or (
+                parts.scheme == "http" and is_loopback(parts.hostname)))):
+            fail("[zoom] public_url", "not an https:// URL (Zoom posts webhooks only to https)",
+                 'the address your tunnel gives, e.g. "https://example.trycloudflare.com"')
     if config.email.since:
         try:
             date.fromisoformat(config.email.since)

@@ -1,7 +1,10 @@
 """`townhall zoom-import-qa`: a finished webinar's (or meeting's) Q&A report into the queue.
 
-Zoom has no live event for its Q&A panel (reference/zoom.md section 6); the report
-`GET /report/webinars/{id}/qa` (or `/report/meetings/{id}/qa`) is available after the call.
+Zoom has no live event for its Q&A panel; the report `GET /report/webinars/{id}/qa` (or
+`/report/meetings/{id}/qa`) is available after the call. The report needs Zoom's reports
+feature (a paid plan, the report scopes); where it is unavailable (HTTP 400, 403 or 404) the
+shorter `GET /past_webinars/{id}/qa` (or `/past_meetings/{id}/qa`) is read instead: the same
+questions and answers without question ids, times or who answered.
 Each question becomes source `zoom_qa`, keyed by its `question_id`, so running the import again
 stores nothing twice. A question Zoom has an answer for arrives `answered`, with the answer in
 `note` ("live answered" becomes "answered live"); the others arrive `new`.
@@ -42,8 +45,16 @@ MAX_REPORT = 32 * 1024 * 1024
 LIVE_ANSWERED = "live answered"
 
 
+#: answers of the report endpoint after which the past_*/qa list is worth asking
+REPORT_UNAVAILABLE = frozenset({400, 403, 404})
+
+
 class QaImportError(Exception):
     """The import cannot go on; the message says why and what to do."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status Zoom answered, when it answered
 
 
 @dataclass
@@ -52,29 +63,30 @@ class ImportSummary:
     answered: int = 0
     created: int = 0
     skipped: int = 0  # entries without usable question text
+    origin: str = "the Q&A report"
 
     def text(self, kind: str, ident: str) -> str:
         already = self.in_report - self.created
-        line = (f"{kind} {ident}: {self.in_report} questions in the Q&A report "
+        line = (f"{kind} {ident}: {self.in_report} questions in {self.origin} "
                 f"({self.answered} answered); imported {self.created} new, {already} already "
                 "present")
         return line + (f"; skipped {self.skipped} without text" if self.skipped else "")
 
 
-def report_path(kind: str, ident: str) -> str:
-    """`/report/{kind}s/{id}/qa`, with Zoom's rule for instance UUIDs: one that starts with `/`
-    or contains `//` is URL-encoded twice."""
+def report_path(kind: str, ident: str, *, past: bool = False) -> str:
+    """`/report/{kind}s/{id}/qa` (or `/past_{kind}s/{id}/qa`), with Zoom's rule for instance
+    UUIDs: one that starts with `/` or contains `//` is URL-encoded twice."""
     encoded = quote(ident, safe="")
     if ident.startswith("/") or "//" in ident:
         encoded = quote(encoded, safe="")
-    return f"/report/{kind}s/{encoded}/qa"
+    return f"/past_{kind}s/{encoded}/qa" if past else f"/report/{kind}s/{encoded}/qa"
 
 
-async def fetch_report(oauth: ZoomOAuth, api_base_url: str, kind: str, ident: str
-                       ) -> dict[str, Any]:
+async def fetch_report(oauth: ZoomOAuth, api_base_url: str, kind: str, ident: str, *,
+                       past: bool = False) -> dict[str, Any]:
     """The whole report; pages (if Zoom ever paginates it) are joined into one."""
     token = await oauth.fetch()
-    url = api_base_url.rstrip("/") + report_path(kind, ident)
+    url = api_base_url.rstrip("/") + report_path(kind, ident, past=past)
     headers = {"Authorization": f"Bearer {token.value}", "Accept": "application/json"}
     report: dict[str, Any] = {}
     questions: list[Any] = []
@@ -92,7 +104,7 @@ async def fetch_report(oauth: ZoomOAuth, api_base_url: str, kind: str, ident: st
                                     "api_base_url and the network") from None
             page = _decode(raw)
             if status != 200:
-                raise QaImportError(_http_problem(status, page, kind, ident))
+                raise QaImportError(_http_problem(status, page, kind, ident), status)
             if not isinstance(page, dict):
                 raise QaImportError("Zoom answered with something that is not a Q&A report")
             report = {**page, **report}
@@ -219,12 +231,26 @@ async def import_qa(config: Config, kind: str, ident: str,
     except MissingCredentials as exc:
         raise ConfigError(config.source, "[zoom]", str(exc)) from None
     progress(f"fetching the Q&A report of {kind} {ident} from {config.zoom.api_base_url} ...")
+    origin = "the Q&A report"
     try:
-        report = await fetch_report(oauth, config.zoom.api_base_url, kind, ident)
+        try:
+            report = await fetch_report(oauth, config.zoom.api_base_url, kind, ident)
+        except QaImportError as unavailable:
+            if unavailable.status not in REPORT_UNAVAILABLE:
+                raise
+            progress(f"the report is unavailable (HTTP {unavailable.status}); fetching "
+                     f"{report_path(kind, ident, past=True)} instead ...")
+            try:
+                report = await fetch_report(oauth, config.zoom.api_base_url, kind, ident,
+                                            past=True)
+            except QaImportError as failed:
+                raise QaImportError(f"{unavailable} The past {kind}'s Q&A list was not "
+                                    f"available either: {failed}", failed.status) from None
+            origin = f"the past {kind}'s Q&A list"
     except TokenError as exc:
         raise QaImportError(str(exc)) from None
     incomings, skipped = report_incomings(report, kind, ident)
-    summary = ImportSummary(in_report=len(incomings), skipped=skipped,
+    summary = ImportSummary(in_report=len(incomings), skipped=skipped, origin=origin,
                             answered=sum(1 for i in incomings if i.status is Status.ANSWERED))
     progress(f"storing {len(incomings)} questions in {config.store_path} ...")
     store = Store(config.store_path).open()

@@ -151,6 +151,24 @@ def cmd_zoom_import_qa(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preflight(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from aggregator.preflight import run_checks
+
+    if args.timeout <= 0:
+        raise CliError("--timeout must be more than 0 seconds", EXIT_USAGE)
+    config = _config(args)
+    print(f"config: {config.source or 'none found (defaults: every collector off)'}",
+          flush=True)
+    results = asyncio.run(run_checks(config, args.timeout))
+    for result in results:
+        print(result.line())
+    failed = sum(1 for result in results if not result.ok)
+    print(f"{len(results) - failed} of {len(results)} checks passed")
+    return EXIT_FAILURE if failed else 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from . import serve
 
@@ -359,6 +377,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "and says next, so the host page and overlay move by themselves")
     add("check-config", "validate the config and say what each source is missing",
         cmd_check_config)
+    p = add("preflight", "test every configured source and service for real, one line each; "
+            "exit 0 only if all pass", cmd_preflight)
+    p.epilog = ("Before the call: IMAP login, mailbox and the mails matching the subject rules "
+                "since [email] since (or the Maildir); the YouTube key or OAuth token, the "
+                "video, its live state, chat id and the units left today; Zoom's OAuth token "
+                "and websocket subscription, or the webhook secret and [zoom] public_url "
+                "answering /healthz from outside; wiki and SMTP logins when configured; role "
+                "tokens when the server is not on loopback. Nothing is written or sent.")
+    p.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS",
+                   help="give each check this long (default 15)")
     p = add("youtube-login", "OAuth consent for YouTube; the token is saved to a file",
             cmd_youtube_login)
     p.epilog = ("Needs [youtube] client_secrets_file (an OAuth client of type Desktop app) and "
@@ -373,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="give up waiting for consent after this long (default 300)")
     p = add("zoom-import-qa", "import a finished webinar's Q&A report", cmd_zoom_import_qa)
     p.epilog = ("Zoom has no live event for its Q&A panel: after the call, this fetches "
-                "GET /report/webinars/ID/qa (or /report/meetings/ID/qa) with the [zoom] "
+                "GET /report/webinars/ID/qa (or /report/meetings/ID/qa; where the report is "
+                "unavailable, /past_webinars/ID/qa or /past_meetings/ID/qa) with the [zoom] "
                 "Server-to-Server OAuth app and adds each question as source zoom_qa: answered "
                 "(answer in the note) where Zoom has an answer, new otherwise. Running it again "
                 "adds nothing twice. Stop `townhall run`/`serve` on the same database first.")

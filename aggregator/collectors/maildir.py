@@ -10,8 +10,9 @@ Decisions:
 - A mail's key is its file name up to the `:2,` info suffix, stable when a client moves it to
   cur/. Keys seen in this run are remembered in memory; after a restart every file is read
   again and the queue's dedupe on Message-ID (the external id) drops what is already stored,
-  so no checkpoint is needed. Files older than `[email] since` (by modification time, i.e.
-  delivery time) are skipped.
+  so no checkpoint is needed. Mail sent before `[email] since` is skipped: sent by its Date
+  header, as IMAP's SENTSINCE (mail_since.py), so an old mail copied in today is still old; the
+  file's modification time counts only for a mail without a readable Date.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..model import Incoming
 from .base import CollectorStopped, Sink, submit_counted
 from .email_parse import evaluate
 from .email_rules import SubjectRules
+from .mail_since import sent_before
 
 log = logging.getLogger("townhall.email")
 
@@ -39,10 +41,8 @@ def _key(name: str) -> str:
     return name.split(":", 1)[0]
 
 
-def scan(path: Path, seen: set[str], since: date | None) -> list[Path]:
+def scan(path: Path, seen: set[str]) -> list[Path]:
     """Mail files in new/ and cur/ not seen yet, oldest first."""
-    floor = (datetime.combine(since, datetime.min.time(), timezone.utc).timestamp()
-             if since else None)
     found: list[tuple[float, Path]] = []
     for sub in ("new", "cur"):
         try:
@@ -56,14 +56,12 @@ def scan(path: Path, seen: set[str], since: date | None) -> list[Path]:
                 mtime = entry.stat().st_mtime
             except FileNotFoundError:
                 continue  # moved to cur/ meanwhile: the next scan finds it there
-            if floor is not None and mtime < floor:
-                seen.add(_key(entry.name))
-                continue
             found.append((mtime, Path(entry.path)))
     return [p for _, p in sorted(found)]
 
 
-def read_page(files: Iterable[Path], rules: SubjectRules) -> tuple[list[Incoming], list[str]]:
+def read_page(files: Iterable[Path], rules: SubjectRules, since: date | None = None
+              ) -> tuple[list[Incoming], list[str]]:
     """Parse a page of files (in a thread): the questions, and the keys that were handled."""
     incomings: list[Incoming] = []
     handled: list[str] = []
@@ -71,9 +69,13 @@ def read_page(files: Iterable[Path], rules: SubjectRules) -> tuple[list[Incoming
         try:
             with open(path, "rb") as fh:
                 raw = fh.read(MAX_FILE_BYTES)
+                arrived = datetime.fromtimestamp(os.fstat(fh.fileno()).st_mtime, timezone.utc)
         except FileNotFoundError:
             continue  # renamed into cur/ between scan and read; found again next scan
         handled.append(_key(path.name))
+        if sent_before(raw, since, arrived):
+            log.info("maildir %s skipped: sent before [email] since", path.name)
+            continue
         decision = evaluate(raw, rules, {"maildir_file": _key(path.name)})
         if decision.incoming is None:
             log.info("maildir %s %s", path.name, decision.reason)
@@ -97,7 +99,7 @@ class MaildirCollector:
                 "inside): point it at the folder that holds new/, cur/ and tmp/")
         seen: set[str] = set()
         while True:
-            files = await asyncio.to_thread(scan, self.path, seen, self.since)
+            files = await asyncio.to_thread(scan, self.path, seen)
             total = len(files)
             for start in range(0, total, PAGE):
                 if total > PAGE:
@@ -105,7 +107,7 @@ class MaildirCollector:
                                     f"catching up: {start} of {total} mails",
                                     backlog={"done": start, "total": total})
                 incomings, handled = await asyncio.to_thread(
-                    read_page, files[start:start + PAGE], self.rules)
+                    read_page, files[start:start + PAGE], self.rules, self.since)
                 await submit_counted(sink, self.health, self.name, incomings)
                 seen.update(handled)
             state = self.health.get(self.name)

@@ -11,9 +11,15 @@ throws the token away. The backoff starts over only after a connection stayed up
 heartbeat interval, so a connection that Zoom accepts and drops at once does not spin.
 The token is refreshed in the background before it expires, so a reconnect never waits for one.
 
-Zoom does not replay events missed while the socket was closed; the README says so. Because
-there is no redelivery on this channel, a store failure is retried here a few times before the
-message is given up (and counted in health as `store_failures`).
+Zoom does not replay events sent while the socket was closed. After a reconnect the health
+says which interval may be missing: from the last frame the old connection received (the link
+was known to work then) to the moment the new one went live; the last few such intervals stay
+in the health detail as `missed_intervals`. Because there is no redelivery on this channel, a
+store failure is retried here a few times before the message is given up (and counted in
+health as `store_failures`).
+
+Frames are msgspec Structs too. Zoom's own samples disagree on whether a message frame's
+`content` is the event as a JSON string or as an object: both are accepted.
 """
 
 from __future__ import annotations
@@ -21,15 +27,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from ..aio import cancel_and_wait
 from ..config import Config
 from ..health import HealthRegistry
+from ..model import to_iso
 from ..net import is_loopback
 from ..sanitize import clean_line
 from .base import Backoff, Collector, CollectorStopped, Sink, retry_time
@@ -48,6 +57,20 @@ log = logging.getLogger("townhall.zoom")
 HEARTBEAT = json.dumps({"module": "heartbeat"})
 MAX_FRAME = 256 * 1024
 STORE_RETRIES = (0.5, 2.0, 5.0)
+MAX_GAPS_SHOWN = 5
+
+
+class Frame(msgspec.Struct, kw_only=True):
+    """One frame of Zoom's WebSocket event delivery; unknown fields are ignored."""
+
+    module: str | None = None
+    success: Any = None  # only `true` counts as success
+    content: Any = None  # a message frame: the event, as a JSON string or an object
+
+
+_EMPTY = Frame()
+_decode_frame = msgspec.json.Decoder(Frame).decode
+_decode_any = msgspec.json.Decoder().decode
 
 
 class ConnectionLost(Exception):
@@ -79,6 +102,9 @@ class ZoomWebSocketCollector:
         self.events = EventHandler(self.name, health)
         self._token: AccessToken | None = None
         self._live_since: float | None = None  # loop time the current connection went live
+        self._last_frame_at: datetime | None = None  # wall time of the last frame while live
+        self._down_since: datetime | None = None  # when events may have started to go missing
+        self.missed: list[dict[str, Any]] = []  # the last few intervals that may be missing
         self.connections = 0
 
     # --- the reconnect loop -----------------------------------------------------------------
@@ -97,6 +123,8 @@ class ZoomWebSocketCollector:
                 reason = str(exc)
             except (OSError, TimeoutError, WebSocketException) as exc:
                 reason = f"{type(exc).__name__}: {clean_line(exc, 200)}"
+            if self._live_since is not None and self._down_since is None:
+                self._down_since = self._last_frame_at or _now()
             if self._live_since is not None and loop.time() - self._live_since >= \
                     self.heartbeat_interval:
                 self.backoff.reset()
@@ -122,14 +150,13 @@ class ZoomWebSocketCollector:
                            close_timeout=2) as ws:
             self.connections += 1
             first = await self._receive(ws, self.open_timeout)
-            if first.get("module") != "build_connection":
+            if first.module != "build_connection":
                 raise ConnectionLost("Zoom did not open with build_connection")
-            if first.get("success") is not True:
+            if first.success is not True:
                 raise AuthFailed(f"Zoom refused the connection: "
-                                 f"{clean_line(first.get('content'), 120) or 'no reason given'}")
+                                 f"{clean_line(first.content, 120) or 'no reason given'}")
             self._live_since = asyncio.get_running_loop().time()
-            self.health.set(self.name, "live", "connected to Zoom's WebSocket event delivery",
-                            connections=self.connections)
+            self._went_live()
             self.events.publish()
             helpers = [asyncio.create_task(self._heartbeat(ws)),
                        asyncio.create_task(self._refresh_token())]
@@ -139,8 +166,23 @@ class ZoomWebSocketCollector:
             finally:
                 await cancel_and_wait(helpers)
 
-    async def _receive(self, ws: ClientConnection, timeout: float) -> dict[str, Any]:
-        """The next frame as a JSON object; a silent or closed link raises ConnectionLost."""
+    def _went_live(self) -> None:
+        """Health for a new live connection, naming the interval lost since the last one."""
+        now = _now()
+        self._last_frame_at = now
+        reason = "connected to Zoom's WebSocket event delivery"
+        if self._down_since is not None:
+            gap = {"from": to_iso(self._down_since), "to": to_iso(now),
+                   "seconds": round((now - self._down_since).total_seconds(), 1)}
+            self.missed = [*self.missed, gap][-MAX_GAPS_SHOWN:]
+            self._down_since = None
+            reason += (f"; chat sent between {gap['from']} and {gap['to']} may be missing "
+                       "(Zoom does not deliver events sent while disconnected)")
+        self.health.set(self.name, "live", reason, connections=self.connections,
+                        missed_intervals=list(self.missed) or None)
+
+    async def _receive(self, ws: ClientConnection, timeout: float) -> Frame:
+        """The next frame; a silent or closed link raises ConnectionLost."""
         try:
             async with asyncio.timeout(timeout):
                 frame = await ws.recv()
@@ -148,14 +190,13 @@ class ZoomWebSocketCollector:
             raise ConnectionLost(f"no frame from Zoom for {timeout:g}s") from None
         except WebSocketException as exc:  # ConnectionClosed and protocol errors
             raise ConnectionLost(f"connection closed ({clean_line(exc, 120)})") from None
+        if self._live_since is not None:
+            self._last_frame_at = _now()
         try:
-            data = json.loads(frame)
-        except (ValueError, RecursionError):
-            data = None
-        if not isinstance(data, dict):
+            return _decode_frame(frame)
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
             self.events.rejected()
-            return {}
-        return data
+            return _EMPTY
 
     async def _heartbeat(self, ws: ClientConnection) -> None:
         while True:
@@ -177,20 +218,26 @@ class ZoomWebSocketCollector:
 
     # --- frames -----------------------------------------------------------------------------
 
-    async def _dispatch(self, sink: Sink, frame: dict[str, Any]) -> None:
-        module = frame.get("module")
-        if module == "heartbeat" or not frame:
+    async def _dispatch(self, sink: Sink, frame: Frame) -> None:
+        module = frame.module
+        if module == "heartbeat" or frame is _EMPTY:
             return
-        if module == "build_connection" and frame.get("success") is False:
-            raise AuthFailed(f"Zoom ended the session: {clean_line(frame.get('content'), 120)}")
+        if module == "build_connection" and frame.success is False:
+            raise AuthFailed(f"Zoom ended the session: {clean_line(frame.content, 120)}")
         if module != "message":
             self.events.tally.saw_unknown(f"module {clean_line(module, 40)}")
             self.events.publish()
             return
-        content = frame.get("content")
-        try:
-            body = json.loads(content) if isinstance(content, str) else content
-        except (ValueError, RecursionError):
+        content = frame.content
+        if isinstance(content, str):
+            try:
+                body = _decode_any(content)
+            except (msgspec.DecodeError, RecursionError):
+                self.events.rejected()
+                return
+        elif isinstance(content, dict):
+            body = content
+        else:
             self.events.rejected()
             return
         await self._store(sink, body)
@@ -211,6 +258,10 @@ class ZoomWebSocketCollector:
                               len(STORE_RETRIES) + 1, type(exc).__name__)
                     return
                 await asyncio.sleep(delay)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def subscription_url_problem(url: str) -> str | None:

@@ -253,3 +253,31 @@ def test_incoming_author_comes_from_from_header() -> None:
     assert decision.incoming is not None
     assert decision.incoming.author == Author(name="Ana", id="ana@example.org",
                                               email="ana@example.org")
+
+
+def _dated(text: str, days_ago: int, message_id: str) -> bytes:
+    from datetime import datetime, timedelta, timezone
+
+    sent = datetime.now(timezone.utc) - timedelta(days=days_ago)
+    return build_mail("Question for Maggie", text, date=sent, message_id=message_id)
+
+
+async def test_since_is_the_sent_date_not_the_arrival(server: PymapServer,
+                                                      queue: QuestionQueue) -> None:
+    from datetime import date, timedelta
+
+    user = new_mailbox(server)
+    # all appended now, as a migrated or re-filed mailbox is: only the Date header differs
+    server.append(_dated("Sent long ago?", 60, "<old@x>"), _dated("Sent last week?", 5, "<wk@x>"),
+                  b"From: a@example.org\r\nSubject: Question for Maggie\r\n"
+                  b"Message-ID: <nodate@x>\r\n\r\nNo Date header, arrived now?\r\n",
+                  user=user, password="secret")
+    settings = settings_for(server, user, since=date.today() - timedelta(days=10))
+    async with running(queue, settings) as health:
+        await wait_for(lambda: state(health) == "live")
+        assert texts(queue) == ["No Date header, arrived now?", "Sent last week?"]
+        # while running: new mail comes by UID, and the same rule holds
+        server.append(_dated("Re-filed today, sent long ago?", 60, "<old2@x>"),
+                      _dated("Sent just now?", 0, "<now@x>"), user=user, password="secret")
+        await wait_for(lambda: len(queue) == 3)
+    assert texts(queue) == ["No Date header, arrived now?", "Sent just now?", "Sent last week?"]

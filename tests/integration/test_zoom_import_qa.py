@@ -157,3 +157,44 @@ def test_uuid_paths_are_double_encoded_when_zoom_requires_it() -> None:
         "/report/webinars/4444AAAiAAAAAiAiAiiAii%3D%3D/qa"
     assert report_path("meeting", "/ajXp112QmuoKj4854875==") == \
         "/report/meetings/%252FajXp112QmuoKj4854875%253D%253D/qa"
+
+
+async def test_meeting_without_the_report_reads_the_past_meeting_list(
+        tmp_path: Path, cloud: FakeZoomCloud) -> None:
+    cloud.report_status = 403  # a plan without the reports feature
+    cloud.past_qa[("meeting", "85746065432")] = {"id": 85746065432, "questions": [
+        {"name": "Ada", "email": "ada@example.org", "question_details": [
+            {"question": "Past list Q?", "answer": "live answered"},
+            {"question": "Unanswered?", "answer": ""}]}]}
+    config = _config(tmp_path, cloud)
+    first = await run("zoom-import-qa", "--config", str(config), "--meeting", "85746065432")
+    assert first.returncode == 0, first.stderr
+    assert cloud.report_requests == ["/v2/report/meetings/85746065432/qa",
+                                     "/v2/past_meetings/85746065432/qa"]
+    assert "HTTP 403" in first.stderr and "/past_meetings/85746065432/qa" in first.stderr
+    assert ("2 questions in the past meeting's Q&A list (1 answered); imported 2 new"
+            in first.stdout)
+    by_text = {q.text: q for q in stored(tmp_path).values()}
+    assert by_text["Past list Q?"].status == "answered"
+    assert by_text["Past list Q?"].note == "answered live"
+    assert by_text["Unanswered?"].status == "new"
+    # no question ids in this list: the keys are stable hashes, so a second run adds nothing
+    second = await run("zoom-import-qa", "--config", str(config), "--meeting", "85746065432")
+    assert "imported 0 new, 2 already present" in second.stdout
+    assert len(stored(tmp_path)) == 2
+
+
+async def test_neither_list_available_says_both(tmp_path: Path, cloud: FakeZoomCloud) -> None:
+    result = await run("zoom-import-qa", "--config", str(_config(tmp_path, cloud)),
+                       "--meeting", "111")
+    assert result.returncode == 1
+    assert "no Q&A report for meeting 111" in result.stderr
+    assert "past meeting's Q&A list was not available either" in result.stderr
+
+
+async def test_a_refused_token_does_not_fall_back(tmp_path: Path, cloud: FakeZoomCloud) -> None:
+    cloud.report_status = 401
+    result = await run("zoom-import-qa", "--config", str(_config(tmp_path, cloud)),
+                       "--meeting", "85746065432")
+    assert result.returncode == 1 and "HTTP 401" in result.stderr
+    assert cloud.report_requests == ["/v2/report/meetings/85746065432/qa"]

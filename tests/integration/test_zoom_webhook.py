@@ -20,6 +20,7 @@ import pytest
 
 from aggregator.collectors.zoom import WEBHOOK_PATH
 from aggregator.config import parse_config
+from tests.support.zoom_cloud import file_event
 from townhall.runtime import Runtime
 from aggregator.server.app import MAX_BODY
 from townhall.simulators.zoom_sender import (
@@ -96,6 +97,17 @@ async def test_a_signed_chat_message_becomes_a_question(server: Server) -> None:
     conn.close()
     assert server.rt.health.get("zoom").received == 1
     assert server.detail()["accepted"] == 1
+
+
+async def test_a_signed_file_event_becomes_a_question_naming_the_file(server: Server) -> None:
+    body = file_event("Résumé 📎.pdf", kind="webinar")
+    status, answer = await server.sender.send(body)
+    assert status == 200 and answer["created"] is True
+    [q] = server.zoom_questions()
+    assert q.text == "Shared a file: Résumé 📎.pdf" and "attachment" in q.flags
+    assert q.meta["event"] == "webinar.chat_message_file_sent"
+    assert (await server.sender.send(body))[1]["created"] is False  # a redelivery: stored once
+    assert len(server.zoom_questions()) == 1
 
 
 async def test_webinar_message_to_hosts_only_is_private(server: Server) -> None:

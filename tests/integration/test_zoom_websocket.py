@@ -21,7 +21,7 @@ from aggregator.collectors.zoom_ws import ZoomWebSocketCollector, subscription_u
 from aggregator.config import parse_config
 from aggregator.health import HealthRegistry
 from aggregator.queue import QuestionQueue
-from tests.support.zoom_cloud import FakeZoomCloud
+from tests.support.zoom_cloud import FakeZoomCloud, file_event
 from townhall.simulators.zoom_sender import chat_event
 
 
@@ -102,6 +102,46 @@ async def test_messages_arrive_once_across_drops_and_an_auth_failure(
     assert health.get("zoom").received == 10
     [q] = [q for q in queue.all() if q.external_id == sent[0]]
     assert q.text == "Question 0 — ¿qué tal? 🎤"
+
+
+async def test_files_arrive_with_content_as_a_string_or_an_object(
+        cloud: FakeZoomCloud, queue: QuestionQueue) -> None:
+    collector = make_collector(cloud, HealthRegistry())
+    async with running(collector, queue):
+        await cloud.wait_live()
+        assert await cloud.send_event(file_event("as-string.pdf")) == 1
+        assert await cloud.send_event(file_event("as-object.pdf", kind="webinar"),
+                                      as_object=True) == 1
+        await _until(lambda: len(zoom_ids(queue)) == 2)
+    assert sorted(q.text for q in queue.all()) == ["Shared a file: as-object.pdf",
+                                                   "Shared a file: as-string.pdf"]
+
+
+async def test_after_a_reconnect_the_health_names_the_interval_that_may_be_missing(
+        cloud: FakeZoomCloud, queue: QuestionQueue) -> None:
+    from aggregator.model import parse_iso
+
+    health = HealthRegistry()
+    collector = make_collector(cloud, health, backoff=Backoff(initial=0.3, maximum=0.3))
+    async with running(collector, queue):
+        await cloud.wait_live()
+        assert "may be missing" not in health.get("zoom").reason
+        assert await cloud.send_event(chat_event("before the drop")) == 1
+        await _until(lambda: len(zoom_ids(queue)) == 1)
+        before_drop = time.time()
+        await cloud.drop(abrupt=True)
+        # sent while disconnected: Zoom does not deliver it later
+        assert await cloud.send_event(chat_event("lost")) == 0
+        await _until(lambda: cloud.live_connections == 1 and cloud.connections == 2)
+        await _until(lambda: "may be missing" in health.get("zoom").reason)
+        after_reconnect = time.time()
+    [gap] = health.get("zoom").detail["missed_intervals"]
+    start, end = parse_iso(gap["from"]).timestamp(), parse_iso(gap["to"]).timestamp()
+    # from the last frame of the old connection to the moment the new one went live
+    # (times in the health are cut to milliseconds, hence the 0.01)
+    assert start <= before_drop + 0.01 and before_drop - 0.01 <= end <= after_reconnect + 0.01
+    assert start < end
+    assert gap["from"] in health.get("zoom").reason and gap["to"] in health.get("zoom").reason
 
 
 async def test_heartbeats_are_sent_and_acknowledged(cloud: FakeZoomCloud,

@@ -7,9 +7,13 @@ One aiohttp app on loopback serves what Townhall calls at Zoom:
   (`build_connection`, heartbeat acknowledgements, `message` frames whose `content` is a JSON
   string), refusing unknown or expired tokens with `"success": false`;
 - `GET /v2/report/webinars/{id}/qa` and `/v2/report/meetings/{id}/qa`: the Q&A report
-  (section 6.2), Bearer token required.
+  (section 6.2), Bearer token required;
+- `GET /v2/past_webinars/{id}/qa` and `/v2/past_meetings/{id}/qa`: the shorter Q&A list Zoom
+  serves without the reports feature (no question ids, no times).
 
-Tests drive it (`send_event`, `drop`, `revoke_tokens`); the demo can run it as Zoom.
+Tests drive it (`send_event`, `drop`, `revoke_tokens`, `report_status` to make the report
+unavailable as on a plan without reports); `file_event` builds a `*.chat_message_file_sent`
+body shaped as Zoom documents it (the file keys differ from the chat keys).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import itertools
 import json
 import time
+import uuid
 from typing import Any
 
 import aiohttp
@@ -39,6 +44,10 @@ class FakeZoomCloud:
         self.refused = 0  # connections refused for a bad token
         self.heartbeats = 0
         self.reports: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, id) -> report
+        self.past_qa: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, id) -> past_*/qa
+        #: answer every report request with this status (e.g. 403: a plan without reports)
+        self.report_status: int | None = None
+        self.report_requests: list[str] = []  # paths asked for, in order
         self._live: dict[web.WebSocketResponse, web.Request] = {}
         self._changed = asyncio.Event()
         self._ids = itertools.count(1)
@@ -52,6 +61,7 @@ class FakeZoomCloud:
         app.router.add_post("/oauth/token", self._token)
         app.router.add_get("/ws", self._ws)
         app.router.add_get("/v2/report/{kind:webinars|meetings}/{id}/qa", self._report)
+        app.router.add_get("/v2/past_{kind:webinars|meetings}/{id}/qa", self._past_qa)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -182,14 +192,57 @@ class FakeZoomCloud:
             self._changed.set()
         return ws
 
-    async def _report(self, request: web.Request) -> web.Response:
+    def _refuse(self, request: web.Request) -> web.Response | None:
+        self.report_requests.append(request.path)
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or not self._valid(auth[len("Bearer "):]):
             return web.json_response({"code": 124, "message": "Invalid access token."},
                                      status=401)
+        return None
+
+    async def _past_qa(self, request: web.Request) -> web.Response:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        kind = request.match_info["kind"].rstrip("s")
+        answer = self.past_qa.get((kind, request.match_info["id"]))
+        if answer is None:
+            return web.json_response({"code": 3001, "message": f"{kind.title()} does not exist: "
+                                      f"{request.match_info['id']}."}, status=404)
+        return web.json_response(answer)
+
+    async def _report(self, request: web.Request) -> web.Response:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        if self.report_status is not None:
+            return web.json_response({"code": 200, "message": "No permission."},
+                                     status=self.report_status)
         kind = request.match_info["kind"].rstrip("s")
         report = self.reports.get((kind, request.match_info["id"]))
         if report is None:
             return web.json_response({"code": 3001, "message": f"{kind.title()} does not exist: "
                                       f"{request.match_info['id']}."}, status=404)
         return web.json_response(report)
+
+
+def file_event(file_name: str, *, kind: str = "meeting", message_id: str | None = None,
+               sender_name: str = "Ada Lovelace", recipient_type: str = "everyone",
+               meeting_id: int = 85746065432, **extra: Any) -> dict[str, Any]:
+    """A `meeting.chat_message_file_sent` (or `webinar.`) body: the object names the meeting
+    `meeting_id`/`meeting_uuid` (or `webinar_...`), the file sits in `chat_message_file`."""
+    now_ms = int(time.time() * 1000)
+    shared: dict[str, Any] = {
+        "date_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now_ms / 1000)),
+        "sender_session_id": "16778240", "sender_name": sender_name, "sender_type": "guest",
+        "recipient_type": recipient_type,
+        "message_id": message_id or f"MS17{uuid.uuid4().hex}fQ==",
+        "file_id": uuid.uuid4().hex, "file_name": file_name, "file_size": 52_311,
+        "file_type": "pdf", "download_url": "https://zoom.example/file?token=secret-download",
+        **extra,
+    }
+    return {"event": f"{kind}.chat_message_file_sent", "event_ts": now_ms,
+            "payload": {"account_id": "AAAAAABBBB",
+                        "object": {f"{kind}_id": meeting_id,
+                                   f"{kind}_uuid": "4444AAAiAAAAAiAiAiiAii==",
+                                   "chat_message_file": shared}}}

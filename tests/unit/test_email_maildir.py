@@ -61,16 +61,33 @@ async def test_not_a_maildir_stops_with_a_fix(tmp_path: Path, queue: QuestionQue
     assert state is not None and state.state == "stopped" and "Maildir" in (state.reason or "")
 
 
-async def test_files_older_than_since_are_skipped(tmp_path: Path, queue: QuestionQueue) -> None:
-    from datetime import date
+async def test_since_is_the_sent_date_not_the_file_time(tmp_path: Path,
+                                                        queue: QuestionQueue) -> None:
+    from datetime import date, datetime, timedelta, timezone
 
+    def dated(text: str, days_ago: int) -> bytes:
+        sent = datetime.now(timezone.utc) - timedelta(days=days_ago)
+        return build_mail("Question for Maggie", text, date=sent)
+
+    long_ago = 946_684_800  # 2000-01-01, as a file time
     writer = MaildirWriter(tmp_path / "Maildir")
-    old = writer.deliver(build_mail("Question for Maggie", "Old?"))
-    os.utime(old, (946_684_800, 946_684_800))  # 2000-01-01
-    writer.deliver(build_mail("Question for Maggie", "New?"))
-    async with watching(queue, tmp_path / "Maildir", since=date(2020, 1, 1)) as health:
+    writer.deliver(dated("Sent long ago, copied in today?", 60))  # skipped: its Date is old
+    recent = writer.deliver(dated("Sent last week, old file?", 5))  # taken: its Date is recent
+    os.utime(recent, (long_ago, long_ago))
+    no_date = b"From: a@example.org\r\nSubject: Question for Maggie\r\n\r\n"
+    writer.deliver(no_date + b"No Date, new file?\r\n")  # no Date: the file time decides
+    os.utime(writer.deliver(no_date + b"No Date, old file?\r\n"), (long_ago, long_ago))
+    since = date.today() - timedelta(days=10)
+    async with watching(queue, tmp_path / "Maildir", since=since) as health:
         await wait_for(lambda: state(health) == "live")
-    assert [q.text for q in queue.all()] == ["New?"]
+        assert sorted(q.text for q in queue.all()) == ["No Date, new file?",
+                                                       "Sent last week, old file?"]
+        # while watching, the same rule: an old mail re-filed now stays out
+        writer.deliver(dated("Re-filed now, sent long ago?", 60))
+        writer.deliver(dated("Sent just now?", 0))
+        await wait_for(lambda: len(queue) == 3)
+    assert sorted(q.text for q in queue.all()) == ["No Date, new file?", "Sent just now?",
+                                                   "Sent last week, old file?"]
 
 
 def test_build_collectors_picks_the_email_source(tmp_path: Path) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+
+import pytest
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,10 +15,12 @@ from hypothesis import strategies as st
 from aggregator.collectors.zoom_events import (
     BadEvent,
     chat_incoming,
+    file_incoming,
     signature,
     signature_valid,
     timestamp_fresh,
 )
+from tests.support.zoom_cloud import file_event
 from townhall.simulators.zoom_sender import chat_event, encode
 
 SECRET = b"test_secret_token"
@@ -29,6 +34,8 @@ json_values = st.recursive(
 CHAT_KEYS = ["date_time", "sender_session_id", "sender_name", "sender_email", "sender_type",
              "recipient_type", "recipient_session_id", "message_id", "message_content",
              "file_ids", "breakout_room_uuid"]
+FILE_KEYS = ["date_time", "sender_name", "sender_email", "recipient_type", "message_id",
+             "file_id", "file_name", "file_size", "file_type", "download_url"]
 
 
 def test_signature_is_zooms_hmac_over_the_raw_bytes() -> None:
@@ -98,3 +105,71 @@ def test_a_date_time_outside_the_utc_range_falls_back_to_event_ts() -> None:
     incoming = chat_incoming(body)
     assert incoming.text == "Is year one too early?"
     assert incoming.sent_at is not None and incoming.sent_at.startswith("20")
+
+
+# --- files posted in the chat ------------------------------------------------------------------
+
+
+def test_a_file_posted_in_a_meeting_becomes_a_question_naming_it() -> None:
+    body = file_event("Slides – Q3 plan.pdf", sender_name="Zoë", sender_email="Zoe@Example.org")
+    incoming = file_incoming(body)
+    shared = body["payload"]["object"]["chat_message_file"]
+    assert incoming.text == "Shared a file: Slides – Q3 plan.pdf"
+    assert incoming.external_id == shared["message_id"]
+    assert incoming.flags == ("attachment",)
+    assert (incoming.author.name, incoming.author.id) == ("Zoë", "zoe@example.org")
+    assert incoming.meta["meeting_id"] == "85746065432" and incoming.meta["kind"] == "meeting"
+    assert incoming.meta["file_name"] == "Slides – Q3 plan.pdf"
+    assert incoming.meta["file_size"] == 52_311 and incoming.meta["file_type"] == "pdf"
+    # nothing points at the file's contents: the download link is not kept
+    assert "secret-download" not in repr(incoming)
+
+
+def test_a_webinar_file_uses_the_webinar_keys_and_can_be_private() -> None:
+    body = file_event("notes.txt\x1b[2J", kind="webinar", recipient_type="host",
+                      meeting_id=91234567890)
+    incoming = file_incoming(body)
+    assert incoming.meta["kind"] == "webinar" and incoming.meta["meeting_id"] == "91234567890"
+    assert incoming.flags == ("private", "attachment")
+    assert "\x1b" not in incoming.text and incoming.text.startswith("Shared a file: notes.txt")
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda b: b["payload"]["object"].pop("chat_message_file"),
+     "missing field: payload.object.chat_message_file"),
+    (lambda b: b["payload"]["object"]["chat_message_file"].pop("file_name"),
+     "missing field: payload.object.chat_message_file.file_name"),
+    (lambda b: b["payload"]["object"]["chat_message_file"].update(file_name=["x"]),
+     "wrong type for: payload.object.chat_message_file.file_name"),
+    (lambda b: b["payload"]["object"]["chat_message_file"].update(file_name=" \x1b "),
+     "file_name"),
+    (lambda b: b["payload"]["object"]["chat_message_file"].update(message_id="   "),
+     "message_id"),
+    (lambda b: b["payload"]["object"].update(meeting_id=True), "meeting_id"),
+])
+def test_unusable_file_events_are_bad_events_naming_the_field(change, reason: str) -> None:
+    body = file_event("a.pdf")
+    change(body)
+    with pytest.raises(BadEvent, match=re.escape(reason)):
+        file_incoming(body)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.dictionaries(st.sampled_from(FILE_KEYS), json_values), json_values)
+def test_any_file_message_shape_gives_an_incoming_or_bad_event(shared, object_id) -> None:
+    body = {"event": "meeting.chat_message_file_sent", "event_ts": 1,
+            "payload": {"object": {"meeting_id": object_id, "chat_message_file": shared}}}
+    try:
+        incoming = file_incoming(body)
+    except BadEvent as exc:
+        assert str(exc)
+    else:
+        assert incoming.external_id and incoming.text.startswith("Shared a file: ")
+        assert all(v not in (None, "") for v in incoming.meta.values())
+
+
+def test_unknown_fields_zoom_adds_later_are_ignored() -> None:
+    body = chat_event("still a question", sender_context={"role": [1, 2]},
+                      some_future_field=None)
+    body["payload"]["object"]["breakout_room_uuid"] = {"not": "text"}
+    assert chat_incoming(body).text == "still a question"
