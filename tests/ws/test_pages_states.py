@@ -189,3 +189,25 @@ async def test_the_host_sees_how_many_asked_and_with_askers_every_name(
     assert "also" not in (await page.text_content("#live-askers") or "").lower()
     assert "example.org" not in await page.content()
     assert problems == []
+
+
+async def test_pages_work_under_a_proxied_host_name_once_every_role_has_a_token(
+        server: Server, tokens) -> None:
+    """What a TLS proxy or tunnel on the server's machine forwards: the public host name in
+    Host and Origin, to a server that listens on loopback. Chromium resolves the name to
+    127.0.0.1 itself, so the server sees exactly those headers."""
+    from playwright.async_api import async_playwright
+
+    from tests.ws.test_pages_browser import ARGS, CHROMIUM
+
+    await live(server, "Through the proxy?")
+    rules = "--host-resolver-rules=MAP townhall.example.org 127.0.0.1"
+    async with async_playwright() as p:
+        named = await p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, rules])
+        try:
+            page = await named.new_page()
+            await page.goto(f"http://townhall.example.org:{server.port}/host"
+                            f"#token={tokens['host']}")
+            await expect(page.locator("#live-text")).to_have_text("Through the proxy?")
+        finally:
+            await named.close()
