@@ -17,6 +17,7 @@ A relative `[store] path` is relative to the config file's folder.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import tomllib
@@ -241,33 +242,82 @@ def load_config(explicit: str | Path | None = None) -> Config:
     path = find_config_file(explicit)
     if path is None:
         return Config()
+    return parse_config(_read(path), source=str(path))
+
+
+def check_config_file(explicit: str | Path | None = None) -> tuple[Config, list[ConfigError]]:
+    """Every problem of the config at once (for `townhall check-config`), and the config with
+    the bad keys left at their defaults, so the rest can still be reported. A file that cannot
+    be read or parsed at all raises its one ConfigError."""
+    path = find_config_file(explicit)
+    if path is None:
+        return Config(), []
+    return check_config_text(_read(path), source=str(path))
+
+
+def _read(path: Path) -> str:
     if not path.is_file():
         raise ConfigError(
             path, None, "no such file", "check the path given with --config or $TOWNHALL_CONFIG"
         )
     try:
-        raw = path.read_bytes().decode("utf-8")
+        return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(path, None, f"not UTF-8 text ({exc.reason})", "save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(path, None, f"cannot be read ({exc.strerror})") from None
-    return parse_config(raw, source=str(path))
 
 
 def parse_config(text: str, source: str | None = None) -> Config:
+    config, problems = check_config_text(text, source)
+    if problems:
+        raise problems[0]
+    return config
+
+
+#: after this many problems in one file, check-config stops looking (a file of garbage)
+MAX_PROBLEMS = 50
+
+
+def check_config_text(text: str, source: str | None = None) -> tuple[Config, list[ConfigError]]:
+    """The config and every problem in `text`, not only the first.
+
+    msgspec stops at the first bad value, so each bad key found is reported, removed, and the
+    rest converted again: the result holds every key that is fine, the bad ones at their
+    defaults. Invalid TOML raises its one ConfigError (nothing after it can be trusted).
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, None, f"invalid TOML: {exc}", "fix the syntax at that line") from None
+    problems: list[ConfigError] = []
     if "source" in data:
-        raise ConfigError(source, "source", "unknown key", "remove it")
-    try:
-        config = msgspec.convert(data, Config)
-    except msgspec.ValidationError as exc:
-        raise _explain(exc, source) from None
+        problems.append(ConfigError(source, "source", "unknown key", "remove it"))
+        del data["source"]
+    while True:
+        try:
+            config = msgspec.convert(data, Config)
+            break
+        except msgspec.ValidationError as exc:
+            error, parts = _explain(exc, source)
+            problems.append(error)
+            if len(problems) >= MAX_PROBLEMS or not _drop(data, parts):
+                return Config(source=source), problems
     config = msgspec.structs.replace(config, source=source)
-    _check_values(config)
-    return config
+    problems += _value_problems(config)
+    return config, problems
+
+
+def _drop(data: dict[str, Any], parts: list[str]) -> bool:
+    """Remove the key at `parts` (up to its first list index) from `data`; False if absent."""
+    keys = list(itertools.takewhile(lambda part: not part.startswith("["), parts))
+    node: Any = data
+    for key in keys[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+    if not keys or not isinstance(node, dict) or keys[-1] not in node:
+        return False
+    del node[keys[-1]]
+    return True
 
 
 _PATH = re.compile(r" - at `\$(.*)`$")
@@ -282,7 +332,9 @@ def _key_name(parts: list[str]) -> str:
     return f"[{parts[0]}]" + (f" {rest}" if rest else "")
 
 
-def _explain(exc: msgspec.ValidationError, source: str | None) -> ConfigError:
+def _explain(exc: msgspec.ValidationError, source: str | None
+             ) -> tuple[ConfigError, list[str]]:
+    """The error worded for a person, and the path of the bad key in the TOML data."""
     message = str(exc)
     match = _PATH.search(message)
     parts: list[str] = []
@@ -296,7 +348,7 @@ def _explain(exc: msgspec.ValidationError, source: str | None) -> ConfigError:
         return ConfigError(
             source, _key_name(parts), "unknown key",
             f"remove it or correct the spelling; known keys here: {', '.join(known)}",
-        )
+        ), parts
     problem = message.replace("Expected", "expected").replace("`", "")
     fix = "see config.example.toml for this key"
     field = _field(parts)
@@ -307,7 +359,7 @@ def _explain(exc: msgspec.ValidationError, source: str | None) -> ConfigError:
     # the right type but breaks the constraint gets the key's own problem and fix.
     if worded and " got " not in problem:
         problem, fix = worded
-    return ConfigError(source, _key_name(parts), problem, fix)
+    return ConfigError(source, _key_name(parts), problem, fix), parts
 
 
 def _field(parts: list[str]) -> msgspec.structs.FieldInfo | None:
@@ -344,11 +396,13 @@ def _known_keys(section_path: list[str]) -> list[str]:
     return [f.encode_name for f in msgspec.structs.fields(struct) if f.name != "source"]
 
 
-def _check_values(config: Config) -> None:
+def _value_problems(config: Config) -> list[ConfigError]:
+    """What the types alone cannot catch, every problem in the order of the file's sections."""
     src = config.source
+    problems: list[ConfigError] = []
 
     def fail(key: str, problem: str, fix: str) -> None:
-        raise ConfigError(src, key, problem, fix)
+        problems.append(ConfigError(src, key, problem, fix))
 
     if config.meeting.starts_at:
         try:
@@ -365,6 +419,10 @@ def _check_values(config: Config) -> None:
             r"https?://[^\s<>\[\]{}|\\^`\"']+", config.meeting.recording_url):
         fail("[meeting] recording_url", "not a web address (http or https, no spaces)",
              'e.g. "https://www.youtube.com/watch?v=VIDEO_ID"')
+    if config.store.path is not None and not config.store.path.strip():
+        # An empty path silently meant the default store, which may hold another meeting.
+        fail("[store] path", "is empty", 'name the file of this meeting\'s store, e.g. '
+             'path = "2024-05-townhall.db", or remove the key for the default location')
     if config.youtube.enabled and config.youtube.video:
         from .collectors.youtube_parse import parse_video_id
 
@@ -399,6 +457,7 @@ def _check_values(config: Config) -> None:
         if not word.strip():
             fail(f"[triage] uncivil_words[{index}]", "an empty word would match nothing",
                  "remove it, or use [] to turn the word list off")
+    return problems
 
 
 def _check_wiki(wiki: WikiConfig, fail: Any) -> None:
@@ -497,6 +556,8 @@ def section_report(config: Config) -> list[tuple[str, str, list[str]]]:
             mail_problems.append("[email] host is empty (or set maildir for a local folder)")
         if not mail.username:
             mail_problems.append("[email] username is empty")
+        if mail.host and mail.enabled:
+            mail_problems += _imap_security_problems(config)
         if not (mail.oauth2_token_env or mail.oauth2_token_command):
             mail_problems += need_env("[email] password_env", mail.password_env)
         elif mail.oauth2_token_env:
@@ -508,3 +569,16 @@ def section_report(config: Config) -> list[tuple[str, str, list[str]]]:
     rows.append(("triage", "ok", []))
     rows.append(("tui", "ok", []))
     return rows
+
+
+def _imap_security_problems(config: Config) -> list[str]:
+    """The email collector's own refusal (a password in clear text to a remote host), so
+    check-config refuses exactly what `run` would."""
+    from .collectors.base import CollectorStopped
+    from .collectors.imap_connect import ImapSettings, check_security
+
+    try:
+        check_security(ImapSettings.from_config(config, since=None))
+    except CollectorStopped as exc:
+        return [str(exc)]
+    return []

@@ -10,7 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from aggregator.config import Config, ConfigError, load_config, section_report
+from aggregator.config import (Config, ConfigError, check_config_file, load_config,
+                               section_report)
 from aggregator.export import FORMATS
 from aggregator.model import Status
 from aggregator.store import StoreError
@@ -35,17 +36,51 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = _config(args)
+    """Every problem at once, the way `run` would see them: the file's errors (all of them, not
+    the first), the TUI's key ids, then what each section still needs."""
+    config, errors = check_config_file(getattr(args, "config", None))
+    errors += _keymap_errors(config)
+    for error in errors:
+        print(f"townhall: {error}", file=sys.stderr)
     print(f"config: {config.source or 'none found (defaults: every collector off)'}")
     print(f"store:  {config.store_path}")
-    worst = 0
+    worst = EXIT_USAGE if errors else 0
     for section, state, problems in section_report(config):
         print(f"[{section}] {state}")
         for problem in problems:
             print(f"    - {problem}")
         if state == "missing":
             worst = EXIT_USAGE
+    if errors:
+        print(f"{len(errors)} error{'s' if len(errors) > 1 else ''} in the config (above); "
+              "`townhall run` would refuse to start")
     return worst
+
+
+def _keymap_errors(config: Config) -> list[ConfigError]:
+    """`[tui] keymap` checked by the TUI's own rule (its binding ids live in tui/keymap.py)."""
+    if not config.tui.keymap:
+        return []
+    from tui.keymap import validate_keymap  # Textual only when there is a keymap to check
+
+    errors: list[ConfigError] = []
+    for binding_id, keys in config.tui.keymap.items():
+        try:
+            validate_keymap({binding_id: keys}, config.source)
+        except ConfigError as exc:
+            errors.append(exc)
+    return errors
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    from .tokens import render_tokens
+
+    config = _config(args)
+    try:
+        print(render_tokens(config, args.url), end="")
+    except ValueError as exc:
+        raise CliError(f"--url: {exc}", EXIT_USAGE) from None
+    return 0
 
 
 def _parse_statuses(raw: str | None) -> list[str] | None:
@@ -387,6 +422,15 @@ def build_parser() -> argparse.ArgumentParser:
                 "tokens when the server is not on loopback. Nothing is written or sent.")
     p.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS",
                    help="give each check this long (default 15)")
+    p = add("tokens", "generate the three role tokens; print `export NAME=...` lines and the "
+            "page URLs", cmd_tokens)
+    p.epilog = ("The variable names are the config's [server] *_token_env keys. Every line that "
+                "is not an export starts with #, so `eval \"$(townhall tokens)\"` sets them in "
+                "this shell. The URLs carry their token after #, which browsers never send to "
+                "the server. Each run makes new tokens: restart the server after exporting them.")
+    p.add_argument("--url", metavar="URL",
+                   help="where people reach the server, e.g. https://townhall.example.org behind "
+                        "a TLS proxy or tunnel (default: http://[server] host:port)")
     p = add("youtube-login", "OAuth consent for YouTube; the token is saved to a file",
             cmd_youtube_login)
     p.epilog = ("Needs [youtube] client_secrets_file (an OAuth client of type Desktop app) and "
@@ -413,6 +457,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _dispatch(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+    except BrokenPipeError:
+        # `townhall ... | head`: the reader has what it wanted. Point stdout at /dev/null so
+        # the interpreter's own flush at exit does not raise (and print a traceback) again.
+        _silence_stdout()
+        return EXIT_FAILURE
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -428,6 +485,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (e.g. replaced in tests)
+        pass
 
 
 if __name__ == "__main__":

@@ -5,7 +5,11 @@ server (no inline code, so an injected `<script>` could not run even if text eve
 DOM as HTML, which the pages never do: user text goes through `textContent` only), the
 websocket only back to this origin, no images, frames, forms or plugins. The pages take their
 token from the URL fragment (`/host#token=T`), which browsers never send to the server, so it
-never reaches a log. Only the five files below are served; there is no directory listing.
+never reaches a log. Only the files in FILES below are served; there is no directory listing.
+
+Until its first snapshot a page says "connecting…", and a refused token replaces the whole
+page with "refused: wrong or missing token" (static/common.js), so neither state can be
+mistaken for an empty queue.
 """
 
 from __future__ import annotations

@@ -98,10 +98,13 @@ def _cross_site(request: web.Request, tokens: Tokens) -> str | None:
     Browsers let any web page open a websocket to 127.0.0.1, so a page the moderator happens
     to visit could drive an open loopback server. Browsers always send `Origin`: it must be
     this server itself (our /host and /overlay pages). Tools (`townhall connect`) send none.
-    On loopback the Host header must name loopback too, which defeats DNS rebinding.
+    On loopback the Host header must name loopback too, which defeats DNS rebinding, while a
+    role is open without a token; once every role has one, a rebound page has nothing it could
+    open, and a TLS proxy or tunnel on this machine may forward its public host name.
     """
     host_name = (request.url.host or "").strip("[]")
-    if tokens.loopback and not is_loopback(host_name):
+    locked = all(tokens.configured(role) for role in ROLES)
+    if tokens.loopback and not locked and not is_loopback(host_name):
         return f"Host {host_name!r} is not this loopback server"
     origin = request.headers.get("Origin")
     if origin is None:

@@ -100,6 +100,8 @@ async def test_host_page_reconnects_by_itself(server: Server, tokens, browser) -
 async def test_host_page_with_a_wrong_token_says_so(server: Server, browser) -> None:
     page, _ = await open_page(browser, f"{server.http}/host#token=wrong")
     await expect(page.locator("#status")).to_contain_text("wrong or missing token")
+    await expect(page.locator("#gate")).to_contain_text("refused: wrong or missing token")
+    await expect(page.locator("#live-empty")).to_be_hidden()
 
 
 async def test_overlay_shows_only_the_live_question_fades_and_empties(

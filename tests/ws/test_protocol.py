@@ -119,6 +119,15 @@ def test_a_rebound_host_name_is_refused_on_loopback() -> None:
     public = Tokens({"moderator": "t"}, loopback=False)
     named = make_mocked_request("GET", "/ws", headers={"Host": "townhall.example.org"})
     assert _cross_site(named, public) is None
+    # one role still open on loopback: a proxied host name is refused as a rebinding would be
+    partly = Tokens({"moderator": "m", "host": "h"}, loopback=True)
+    assert "not this loopback server" in (_cross_site(named, partly) or "")
+    # every role locked: a TLS proxy or tunnel on this machine forwards its public name
+    locked = Tokens({"moderator": "m", "host": "h", "overlay": "o"}, loopback=True)
+    proxied = make_mocked_request("GET", "/ws", headers={
+        "Host": "townhall.example.org", "Origin": "https://townhall.example.org"})
+    assert _cross_site(proxied, locked) is None
+    assert _cross_site(rebound, locked) is None  # the Origin matches: only a token opens it
 
 
 async def test_same_origin_pages_are_allowed(server: Server, tokens) -> None:
