@@ -65,7 +65,7 @@ def _apply_or_fail(self: Write, conn: sqlite3.Connection) -> None:
         key = (self.command.actor, self.command.op, self.command.question_id)
         if key in Doomed.commands:
             raise sqlite3.OperationalError(f"injected failure of {key}")
-    elif any(q.external_id in Doomed.external_ids for q in self.questions):
+    elif any(q.external_id in Doomed.external_ids for q in self.created):
         raise sqlite3.OperationalError("injected failure of an arrival")
     _real_apply(self, conn)
 
