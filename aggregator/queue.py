@@ -21,6 +21,7 @@ last command that came before it. docs/architecture.md tells the whole path of a
 from __future__ import annotations
 
 import asyncio
+import logging
 from array import array
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -54,6 +55,8 @@ class _NoTriage:
     def assess(self, text: str, source: str) -> Assessment:
         return Assessment(0.5)
 
+
+log = logging.getLogger(__name__)
 
 #: up to this many questions at start the duplicate-hint index is built before start() returns
 SIMILAR_SYNC_LIMIT = 5_000
@@ -276,7 +279,13 @@ class QuestionQueue:
             if not self._inbox:
                 self._arrived.clear()
                 await self._arrived.wait()
-            await self._process(self._take_batch())
+            batch = self._take_batch()
+            try:
+                await self._process(batch)
+            except Exception as exc:  # a bug: its callers hear of it, the queue keeps serving
+                log.exception("the queue failed on a batch of %d", len(batch))
+                for item in batch:
+                    _settle(item.future, error=StoreError(f"the queue failed: {exc}"))
 
     def _take_batch(self) -> list[_Item]:
         """What is waiting, in arrival order. An undo starts a batch of its own: it reads the
@@ -377,7 +386,10 @@ class QuestionQueue:
     def _publish(self, changes: list[Change]) -> None:
         if changes:
             for subscriber in list(self._subscribers):
-                subscriber.offer(changes)
+                try:
+                    subscriber.offer(changes)
+                except Exception:  # one broken subscriber must not stop the others
+                    log.exception("a subscriber refused a change")
 
     def subscribe(self, since: int | None = None, *, buffer: int = 50_000) -> Subscription:
         """Changes after `since` in seq order, then live ones; `since=None` starts with a
