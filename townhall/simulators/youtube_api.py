@@ -6,10 +6,19 @@ It answers the real google-api-python-client when the client is built with
 - `GET /youtube/v3/videos?part=liveStreamingDetails&id=V` (1 unit)
 - `GET /youtube/v3/liveBroadcasts?part=snippet&broadcastStatus=active` (OAuth only, 1 unit)
 - `GET /youtube/v3/liveChat/messages?liveChatId=C&part=...&maxResults=N&pageToken=T` (5 units)
+- `GET /youtube/v3/liveChat/messages/stream?liveChatId=C&part=...&pageToken=T` (the
+  server-streaming chat, `stream_units` per connection): a chunked body holding one JSON array;
+  its first element is what `list` would answer, then an element for each batch of new
+  messages (looked for every `stream_tick` s), an empty one with the same token after
+  `stream_heartbeat` s of quiet, and the array ends after `stream_seconds`. A reconnect sooner
+  than `pollingIntervalMillis` after the previous connection's end is refused (429,
+  RESOURCE_EXHAUSTED); with `stream_enabled = False` the path answers 404 as an unknown one
+  does. Errors are `[{"error": {...}}]`. `stream_chunk_bytes` splits every write into chunks of
+  that many bytes, so readers meet chunk boundaries anywhere.
 - `POST /token`: a stand-in for Google's OAuth token endpoint (authorization code and refresh
   token grants), so the OAuth paths can run locally too.
 
-It is scriptable from the test or the demo: `say`, `superchat`, `sticker`, `milestone`,
+It is scriptable from the test or the demo: `say`, `superchat`, `sticker`, `milestone`, `gift`,
 `delete`, `retract`, `ban`, `end_chat`, `fail` (queue error responses by reason code),
 `add_video` / `start_stream` (a stream that has not started has no `activeLiveChatId`). Every
 request is recorded in `requests`, and quota units are counted like Google counts them.
@@ -30,6 +39,7 @@ import base64
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -38,7 +48,8 @@ from aiohttp import web
 
 from aggregator.server.site import start_site
 
-COSTS = {"videos": 1, "liveBroadcasts": 1, "messages": 5}
+COSTS = {"videos": 1, "liveBroadcasts": 1, "messages": 5, "stream": 5}
+STREAM_PAGE = 2000  # the most items one streamed element carries
 ERROR_STATUS = {
     "rateLimitExceeded": 403, "quotaExceeded": 403, "forbidden": 403, "liveChatDisabled": 403,
     "liveChatEnded": 403, "liveChatNotFound": 404, "pageTokenInvalid": 400, "authError": 401,
@@ -77,8 +88,18 @@ class RecordedRequest:
 
 class FakeYouTubeAPI:
     def __init__(self, *, api_key: str = "test-key", polling_millis: int = 100,
-                 history_limit: int = 200, daily_quota: int | None = None) -> None:
+                 history_limit: int = 200, daily_quota: int | None = None,
+                 stream_enabled: bool = True, stream_seconds: float = 10.0,
+                 stream_tick: float = 0.05, stream_heartbeat: float = 3.0,
+                 stream_units: int = 5, stream_chunk_bytes: int | None = None) -> None:
         self.api_key = api_key
+        self.stream_enabled = stream_enabled
+        self.stream_seconds, self.stream_tick = stream_seconds, stream_tick
+        self.stream_heartbeat, self.stream_chunk_bytes = stream_heartbeat, stream_chunk_bytes
+        self.costs = {**COSTS, "stream": stream_units}
+        self.stream_connections = 0  # accepted stream connections
+        self.stream_too_soon = 0  # reconnects refused as too fast
+        self._stream_ended: dict[str, float] = {}  # chat id -> monotonic end of the last one
         self.polling_millis = polling_millis
         self.history_limit = history_limit
         self.daily_quota = daily_quota
@@ -104,6 +125,7 @@ class FakeYouTubeAPI:
         app.router.add_get("/youtube/v3/videos", self._videos)
         app.router.add_get("/youtube/v3/liveBroadcasts", self._broadcasts)
         app.router.add_get("/youtube/v3/liveChat/messages", self._messages)
+        app.router.add_get("/youtube/v3/liveChat/messages/stream", self._stream)
         app.router.add_post("/token", self._token)
         return app
 
@@ -218,6 +240,15 @@ class FakeYouTubeAPI:
                              {"memberMilestoneChatDetails": details}, display=comment or "",
                              channel=channel, name=name)
 
+    def gift(self, chat_id: str, combo: int, *, message_id: str | None = None,
+             channel: str = "UCfan", name: str = "Fan", screaming: bool = False) -> str:
+        """A virtual gift; send it again with the same `message_id` as the combo grows."""
+        return self.add_item(chat_id, "GIFT_EVENT" if screaming else "giftEvent",
+                             {"giftDetails": {"giftName": "Rose", "jewelsAmount": 10,
+                                              "comboCount": combo, "altText": "a rose"}},
+                             display=f"sent a Rose x{combo}", channel=channel, name=name,
+                             message_id=message_id)
+
     def delete(self, chat_id: str, message_id: str) -> str:
         """A chat moderator deleted `message_id` (the event's author is the moderator)."""
         return self.add_item(chat_id, "messageDeletedEvent",
@@ -289,24 +320,26 @@ class FakeYouTubeAPI:
         """Authentication, quota and scripted failures, common to every API endpoint."""
         params = dict(request.query)
         auth = request.headers.get("Authorization")
+        wrap = endpoint == "stream"
         with self._lock:
             self.requests.append(RecordedRequest(request.path, params, auth,
                                                  asyncio.get_running_loop().time()))
-            self.units += COSTS[endpoint]
+            self.units += self.costs[endpoint]
             if auth is not None:
                 if auth.removeprefix("Bearer ") not in self.access_tokens:
-                    return _error(401, "authError", "Invalid Credentials")
+                    return _error(401, "authError", "Invalid Credentials", wrap)
             elif endpoint == "liveBroadcasts":
-                return _error(401, "authError", "Login Required")
+                return _error(401, "authError", "Login Required", wrap)
             elif params.get("key") != self.api_key:
-                return _error(400, "keyInvalid", "API key not valid. Please pass a valid API key.")
+                return _error(400, "keyInvalid", "API key not valid. Please pass a valid API key.",
+                              wrap)
             if self.daily_quota is not None and self.units > self.daily_quota:
                 return _error(403, "quotaExceeded", "The request cannot be completed because "
-                                                    "you have exceeded your quota.")
+                                                    "you have exceeded your quota.", wrap)
             for index, (where, reason, status) in enumerate(self._failures):
                 if where == endpoint:
                     del self._failures[index]
-                    return _error(status, reason, f"scripted failure: {reason}")
+                    return _error(status, reason, f"scripted failure: {reason}", wrap)
         return None
 
     async def _videos(self, request: web.Request) -> web.Response:
@@ -379,6 +412,87 @@ class FakeYouTubeAPI:
             data = json.dumps(body)
         return web.Response(text=data, content_type="application/json")
 
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        if not self.stream_enabled:
+            raise web.HTTPNotFound()  # as for a path this server does not know
+        failed = self._check(request, "stream")
+        if failed:
+            return failed
+        query = request.query
+        with self._lock:
+            chat = self.chats.get(query.get("liveChatId", ""))
+            if chat is None:
+                return _error(404, "liveChatNotFound", "The live chat was not found.", True)
+            ended = self._stream_ended.get(chat.chat_id)
+            if ended is not None and time.monotonic() - ended < self.polling_millis / 1000:
+                self.stream_too_soon += 1
+                return _error(429, "rateLimitExceeded", "Resource has been exhausted (the "
+                              "stream was reopened sooner than pollingIntervalMillis).", True,
+                              status_name="RESOURCE_EXHAUSTED")
+            total = len(chat.messages)
+            token = query.get("pageToken")
+            if token is None:
+                position = max(0, total - self.history_limit)
+            else:
+                start = _decode_token(token, chat.chat_id)
+                if start is None or start > total:
+                    return _error(400, "pageTokenInvalid", "The page token is not valid.", True)
+                position = start
+            if chat.offline_at and token is not None and position >= total:
+                return _error(403, "liveChatEnded", "The live chat is no longer live.", True)
+            self.stream_connections += 1
+        response = web.StreamResponse(headers={"Content-Type": "application/json; charset=UTF-8"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stream_seconds
+        try:
+            await self._stream_elements(response, chat, position, deadline)
+            await self._write(response, "]")
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the reader went away (a client that stopped, or was killed)
+        finally:
+            with self._lock:
+                self._stream_ended[chat.chat_id] = time.monotonic()
+        return response
+
+    async def _stream_elements(self, response: web.StreamResponse, chat: Chat, position: int,
+                               deadline: float) -> int:
+        """Write elements until the deadline or the chat's end; returns the position reached."""
+        loop = asyncio.get_running_loop()
+        first, last_write = True, loop.time()
+        while True:
+            with self._lock:
+                items = chat.messages[position:position + STREAM_PAGE]
+                done = chat.offline_at is not None and position + len(items) >= len(
+                    chat.messages)
+                body: dict[str, Any] = {
+                    "kind": "youtube#liveChatMessageListResponse", "etag": f"s{position}",
+                    "nextPageToken": _encode_token(chat.chat_id, position + len(items)),
+                    "pollingIntervalMillis": self.polling_millis,
+                    "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
+                    "items": items,
+                }
+                if chat.offline_at:
+                    body["offlineAt"] = chat.offline_at
+                text = json.dumps(body) if first or items or done or (
+                    loop.time() - last_write >= self.stream_heartbeat) else None
+            if text is not None:
+                await self._write(response, ("[" if first else ",") + text)
+                first, last_write = False, loop.time()
+                position += len(items)
+            if done or loop.time() >= deadline:
+                return position
+            if len(items) < STREAM_PAGE:
+                await asyncio.sleep(self.stream_tick)
+
+    async def _write(self, response: web.StreamResponse, text: str) -> None:
+        data = text.encode()
+        size = self.stream_chunk_bytes or len(data) or 1
+        for offset in range(0, len(data), size):
+            await response.write(data[offset:offset + size])
+
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
         grant = form.get("grant_type")
@@ -401,10 +515,16 @@ class FakeYouTubeAPI:
         return web.json_response(body)
 
 
-def _error(status: int, reason: str, message: str) -> web.Response:
+def _error(status: int, reason: str, message: str, wrap: bool = False, *,
+           status_name: str | None = None) -> web.Response:
+    """Google's error body; the stream wraps it in its array (`[{"error": {...}}]`)."""
     domain = "youtube.quota" if reason == "quotaExceeded" else "youtube.liveChat"
-    return web.json_response({"error": {"code": status, "message": message, "errors": [
-        {"message": message, "domain": domain, "reason": reason}]}}, status=status)
+    error: dict[str, Any] = {"code": status, "message": message, "errors": [
+        {"message": message, "domain": domain, "reason": reason}]}
+    if status_name:
+        error["status"] = status_name
+    body: Any = [{"error": error}] if wrap else {"error": error}
+    return web.json_response(body, status=status)
 
 
 def _encode_token(chat_id: str, index: int) -> str:
