@@ -38,6 +38,7 @@ MAX_ELEMENT_CHARS = 16 * 1024 * 1024
 #: how much of an error response we read
 MAX_ERROR_BYTES = 64 * 1024
 _WHITESPACE = " \t\r\n"
+_AFTER_ELEMENT = _WHITESPACE + ",]"
 
 
 class StreamFormatError(ValueError):
@@ -103,6 +104,10 @@ class JsonArrayReader:
                     raise StreamFormatError("an element of the stream is not valid JSON"
                                             ) from None
                 break  # most likely incomplete: wait for more
+            if end < end_of_text and text[end] not in _AFTER_ELEMENT:
+                if final:
+                    raise StreamFormatError("an element of the stream is not valid JSON")
+                break  # e.g. "1.5" of "1.5e+3" still arriving
             if end == end_of_text and not final and isinstance(value, (int, float)):
                 break  # a number at the very end may still be growing ("12" of "123")
             elements.append(value)
@@ -302,6 +307,9 @@ class _ThreadedBody(_Body):
             self._put("error", ApiError(REVOKED, refresh_message(exc)))
         except (requests.RequestException, TransportError, OSError, ValueError) as exc:
             self._put("error", _network_error(exc))
+        except Exception as exc:  # noqa: BLE001 - e.g. the response closed under a read
+            if not self._stop.is_set():
+                self._put("error", _network_error(exc))
         finally:
             if self._response is not None:
                 self._response.close()

@@ -100,6 +100,7 @@ class FakeYouTubeAPI:
         self.stream_connections = 0  # accepted stream connections
         self.stream_too_soon = 0  # reconnects refused as too fast
         self._stream_ended: dict[str, float] = {}  # chat id -> monotonic end of the last one
+        self._stream_latest: dict[str, int] = {}  # chat id -> serial of its newest connection
         self.polling_millis = polling_millis
         self.history_limit = history_limit
         self.daily_quota = daily_quota
@@ -316,14 +317,19 @@ class FakeYouTubeAPI:
 
     # --- handlers ---------------------------------------------------------------------------
 
-    def _check(self, request: web.Request, endpoint: str) -> web.Response | None:
-        """Authentication, quota and scripted failures, common to every API endpoint."""
+    def _record(self, request: web.Request) -> tuple[dict[str, str], str | None]:
         params = dict(request.query)
         auth = request.headers.get("Authorization")
-        wrap = endpoint == "stream"
         with self._lock:
             self.requests.append(RecordedRequest(request.path, params, auth,
                                                  asyncio.get_running_loop().time()))
+        return params, auth
+
+    def _check(self, request: web.Request, endpoint: str) -> web.Response | None:
+        """Authentication, quota and scripted failures, common to every API endpoint."""
+        params, auth = self._record(request)
+        wrap = endpoint == "stream"
+        with self._lock:
             self.units += self.costs[endpoint]
             if auth is not None:
                 if auth.removeprefix("Bearer ") not in self.access_tokens:
@@ -414,6 +420,7 @@ class FakeYouTubeAPI:
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         if not self.stream_enabled:
+            self._record(request)
             raise web.HTTPNotFound()  # as for a path this server does not know
         failed = self._check(request, "stream")
         if failed:
@@ -441,6 +448,7 @@ class FakeYouTubeAPI:
             if chat.offline_at and token is not None and position >= total:
                 return _error(403, "liveChatEnded", "The live chat is no longer live.", True)
             self.stream_connections += 1
+            serial = self._stream_latest[chat.chat_id] = self.stream_connections
         response = web.StreamResponse(headers={"Content-Type": "application/json; charset=UTF-8"})
         response.enable_chunked_encoding()
         await response.prepare(request)
@@ -453,8 +461,9 @@ class FakeYouTubeAPI:
         except ConnectionResetError:
             pass  # the reader went away (a client that stopped, or was killed)
         finally:
-            with self._lock:
-                self._stream_ended[chat.chat_id] = time.monotonic()
+            with self._lock:  # an abandoned older connection noticed late does not count
+                if self._stream_latest.get(chat.chat_id) == serial:
+                    self._stream_ended[chat.chat_id] = time.monotonic()
         return response
 
     async def _stream_elements(self, response: web.StreamResponse, chat: Chat, position: int,
