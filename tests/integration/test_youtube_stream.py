@@ -268,7 +268,7 @@ async def test_health_counts_each_connection_against_the_quota(
         fake: FakeYouTubeAPI, queue: QuestionQueue) -> None:
     health = HealthRegistry()
     c = collector(yt_config(fake.url, transport="stream", daily_quota_units=10_000,
-                            stream_call_units=7), health)
+                            stream_call_units=7), health, sleep=Sleeps())
     fake.costs["stream"] = 7
     await run_until(c, queue, lambda: "stream_reconnect_seconds" in detail(health)
                     and len(streams(fake)) >= 3)
