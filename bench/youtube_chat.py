@@ -47,6 +47,7 @@ from townhall.simulators.youtube_api import FakeYouTubeAPI
 KEY_ENV = "TOWNHALL_BENCH_YOUTUBE_KEY"
 CHAT = "bench-chat"
 VIDEO = "dQw4w9WgXcQ"
+NOTE = ("Reading the table: a streamed message waits for the fake's 50 ms look-out and the commit; one said while the collector waits its 1 s (`pollingIntervalMillis`) between two connections arrives with the next one, which sets the maximum. Polling at a 2-hour meeting's quota waits the quota floor (3.8 s) between calls. A full day on one project allows 396 units an hour: the plan spaces the 10 s connections about 45 s apart, start to start, so what is said in a gap waits for the next connection (up to ~35 s); nothing is lost. The three lanes share the process and its 2 cores, so latencies include each other's work.")
 
 
 @dataclass
@@ -220,7 +221,7 @@ def main() -> None:
             "(`python -m bench.youtube_chat`). The usable budget is 9,500 units (5 % "
             "reserve): 4,750 units/h for a 2-hour meeting, 396 units/h over a full day.\n\n"
             + table(["measure", *(lane.label for lane, _ in results), "target"], rows)
-            + f"\n\nPeak RSS of the process (three collectors, stores and fakes): "
+            + f"\n\n{NOTE}\n\nPeak RSS of the process (three collectors, stores and fakes): "
               f"{peak_rss_mb():.0f} MB.")
     print(body)
     write_section("youtube", body)

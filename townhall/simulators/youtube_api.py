@@ -48,6 +48,8 @@ from aiohttp import web
 
 from aggregator.server.site import start_site
 
+from .youtube_chat_script import MODERATOR, ChatScript
+
 COSTS = {"videos": 1, "liveBroadcasts": 1, "messages": 5, "stream": 5}
 STREAM_PAGE = 2000  # the most items one streamed element carries
 ERROR_STATUS = {
@@ -55,7 +57,6 @@ ERROR_STATUS = {
     "liveChatEnded": 403, "liveChatNotFound": 404, "pageTokenInvalid": 400, "authError": 401,
     "backendError": 503, "keyInvalid": 400,
 }
-MODERATOR = ("UCmoderator000000000000", "Chat Moderator")
 
 
 def _now() -> str:
@@ -86,7 +87,7 @@ class RecordedRequest:
     at: float
 
 
-class FakeYouTubeAPI:
+class FakeYouTubeAPI(ChatScript):
     def __init__(self, *, api_key: str = "test-key", polling_millis: int = 100,
                  history_limit: int = 200, daily_quota: int | None = None,
                  stream_enabled: bool = True, stream_seconds: float = 10.0,
@@ -211,70 +212,6 @@ class FakeYouTubeAPI:
         """Many text messages from a few dozen viewers (load generators, the demo)."""
         return [self.say(chat_id, text, channel=f"{channel}{i % 97}", name=name)
                 for i, text in enumerate(texts)]
-
-    def superchat(self, chat_id: str, comment: str | None, *, amount: str = "$5.00",
-                  channel: str = "UCfan", name: str = "Fan") -> str:
-        details: dict[str, Any] = {"amountMicros": "5000000", "currency": "USD",
-                                   "amountDisplayString": amount, "tier": 2}
-        if comment is not None:
-            details["userComment"] = comment
-        return self.add_item(chat_id, "superChatEvent", {"superChatDetails": details},
-                             display=f"{amount} from {name}: {comment or ''}", channel=channel,
-                             name=name)
-
-    def sticker(self, chat_id: str, comment: str | None = None, *, channel: str = "UCfan",
-                name: str = "Fan") -> str:
-        details: dict[str, Any] = {"amountMicros": "2000000", "currency": "USD",
-                                   "amountDisplayString": "$2.00", "tier": 1,
-                                   "superStickerMetadata": {"stickerId": "s1", "altText": "cat"}}
-        if comment is not None:
-            details["userComment"] = comment
-        return self.add_item(chat_id, "superStickerEvent", {"superStickerDetails": details},
-                             display="sticker", channel=channel, name=name)
-
-    def milestone(self, chat_id: str, comment: str | None, *, channel: str = "UCmember",
-                  name: str = "Member") -> str:
-        details: dict[str, Any] = {"memberLevelName": "Supporter", "memberMonth": 12}
-        if comment is not None:
-            details["userComment"] = comment
-        return self.add_item(chat_id, "memberMilestoneChatEvent",
-                             {"memberMilestoneChatDetails": details}, display=comment or "",
-                             channel=channel, name=name)
-
-    def gift(self, chat_id: str, combo: int, *, message_id: str | None = None,
-             channel: str = "UCfan", name: str = "Fan", screaming: bool = False) -> str:
-        """A virtual gift; send it again with the same `message_id` as the combo grows."""
-        return self.add_item(chat_id, "GIFT_EVENT" if screaming else "giftEvent",
-                             {"giftDetails": {"giftName": "Rose", "jewelsAmount": 10,
-                                              "comboCount": combo, "altText": "a rose"}},
-                             display=f"sent a Rose x{combo}", channel=channel, name=name,
-                             message_id=message_id)
-
-    def delete(self, chat_id: str, message_id: str) -> str:
-        """A chat moderator deleted `message_id` (the event's author is the moderator)."""
-        return self.add_item(chat_id, "messageDeletedEvent",
-                             {"messageDeletedDetails": {"deletedMessageId": message_id}},
-                             display="A message was deleted", channel=MODERATOR[0],
-                             name=MODERATOR[1])
-
-    def retract(self, chat_id: str, message_id: str, *, channel: str = "UCviewer",
-                name: str = "Viewer") -> str:
-        return self.add_item(chat_id, "messageRetractedEvent",
-                             {"messageRetractedDetails": {"retractedMessageId": message_id}},
-                             display="A message was retracted", channel=channel, name=name)
-
-    def ban(self, chat_id: str, channel: str, name: str = "Spammer", *,
-            seconds: int | None = None) -> str:
-        details: dict[str, Any] = {
-            "banType": "temporary" if seconds else "permanent",
-            "bannedUserDetails": {"channelId": channel, "displayName": name,
-                                  "channelUrl": f"http://www.youtube.com/channel/{channel}"},
-        }
-        if seconds:
-            details["banDurationSeconds"] = str(seconds)
-        return self.add_item(chat_id, "userBannedEvent", {"userBannedDetails": details},
-                             display=f"{name} was hidden", channel=MODERATOR[0],
-                             name=MODERATOR[1])
 
     def end_chat(self, chat_id: str) -> None:
         """The stream goes offline: a chatEndedEvent, then `offlineAt` on every response."""
