@@ -163,7 +163,8 @@ async def test_auto_polls_when_the_stream_answers_404_and_says_why(
         fake.say("chat-1", "via list?")
         health = HealthRegistry()
         c = collector(yt_config(fake.url, transport="auto"), health)
-        await run_until(c, queue, lambda: len(queue) == 1 and len(polls(fake)) >= 2)
+        await run_until(c, queue, lambda: len(queue) == 1 and len(polls(fake)) >= 2
+                        and "polling" in (health.get("youtube").reason or ""))
         state = health.get("youtube")
         assert state is not None and state.state == "live"
         assert "polling every" in (state.reason or "")
@@ -179,7 +180,7 @@ async def test_auto_polls_when_the_stream_is_forbidden(fake: FakeYouTubeAPI,
     fake.say("chat-1", "via list?")
     health = HealthRegistry()
     await run_until(collector(yt_config(fake.url, transport="auto"), health), queue,
-                    lambda: len(queue) == 1)
+                    lambda: len(queue) == 1 and "polling" in (health.get("youtube").reason or ""))
     assert detail(health)["transport"] == "poll"
     assert "403 forbidden" in str(detail(health)["transport_reason"])
     assert "403 forbidden" in (health.get("youtube").reason or "")
