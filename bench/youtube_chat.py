@@ -90,7 +90,8 @@ def full_day_clock() -> Any:
     """A clock that starts at a Pacific midnight and runs at real speed: a whole quota day
     lies ahead, whatever the time of the run."""
     today = datetime.now(PACIFIC).date()
-    midnight = datetime.combine(today, datetime.min.time(), tzinfo=PACIFIC) + timedelta(seconds=1)
+    midnight = (datetime.combine(today, datetime.min.time(), tzinfo=PACIFIC)
+                + timedelta(seconds=1))
     started = time.monotonic()
     return lambda: midnight.astimezone(timezone.utc) + timedelta(
         seconds=time.monotonic() - started)
@@ -100,7 +101,8 @@ async def start(lane: Lane, tmp: Path) -> None:
     url = lane.fake.start_in_thread()
     lane.fake.add_video(VIDEO, CHAT)
     config = Config(meeting=MeetingConfig(duration_minutes=lane.meeting_minutes),
-                    store=StoreConfig(path=str(tmp / f"{lane.transport}-{lane.meeting_minutes}.db")),
+                    store=StoreConfig(
+                        path=str(tmp / f"{lane.transport}-{lane.meeting_minutes}.db")),
                     youtube=YouTubeConfig(enabled=True, video=VIDEO, api_key_env=KEY_ENV,
                                           api_endpoint=url, daily_quota_units=10_000,
                                           transport=lane.transport))  # type: ignore[arg-type]

@@ -2,8 +2,8 @@
 
 The real collectors run against local simulators: the YouTube collector streams the chat of a
 fake YouTube API (polling is its fallback, as with YouTube), the Zoom collector receives signed
-webhooks on the real endpoint, the email collector watches a Maildir the demo writes mail into. The scripted meeting
-(demo_script.py) plays through those channels. Nothing here talks to the queue directly except
+webhooks on the real endpoint, the email collector watches a Maildir the demo writes mail
+into. The scripted meeting (demo_script.py) plays through those channels. Nothing here talks to the queue directly except
 the optional auto-moderator, which uses the same commands a moderator sends.
 
 `DemoWorld` sets everything up and tears it down; `play()` drives the script; the TUI front end

@@ -105,8 +105,8 @@ def test_error_elements_and_error_bodies() -> None:
     error = element_error(body)
     assert isinstance(error, ApiError) and error.kind == QUOTA and error.status == 403
     assert element_error({"items": []}) is None and element_error([1]) is None
-    wrapped = error_from_http(404, json.dumps([{"error": {"code": 404, "message": "gone",
-                                                         "errors": [{"reason": "liveChatNotFound"}]}}]))
+    wrapped = error_from_http(404, json.dumps([{"error": {
+        "code": 404, "message": "gone", "errors": [{"reason": "liveChatNotFound"}]}}]))
     assert wrapped.kind == NOT_FOUND and wrapped.message == "gone"
     assert error_from_http(404, b"404: Not Found").kind == STOP
 
