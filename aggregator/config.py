@@ -122,6 +122,12 @@ class YouTubeConfig(_Section):
     daily_quota_units: Annotated[int, _meta(
         "must be positive", "10000 is Google's default", ge=1)] = 10_000
     api_endpoint: str = ""
+    # stream: the server-streaming chat (low latency, one call per connection); poll: the
+    # list call; auto: stream, and poll when the stream is not offered (404) or refused (403)
+    transport: Literal["auto", "stream", "poll"] = "auto"
+    # Google does not publish what one stream connection costs: counted like a list call
+    stream_call_units: Annotated[int, _meta(
+        "must be between 1 and 10000", "5, what a list call costs", ge=1, le=10_000)] = 5
 
 
 class EmailConfig(_Section):

@@ -1,9 +1,9 @@
 """`townhall demo`: the whole product on loopback, with no account anywhere.
 
-The real collectors run against local simulators: the YouTube collector polls a fake YouTube
-API through the real Google client, the Zoom collector receives signed webhooks on the real
-endpoint, the email collector watches a Maildir the demo writes mail into. The scripted meeting
-(demo_script.py) plays through those channels. Nothing here talks to the queue directly except
+The real collectors run against local simulators: the YouTube collector streams the chat of a
+fake YouTube API (polling is its fallback, as with YouTube), the Zoom collector receives signed
+webhooks on the real endpoint, the email collector watches a Maildir the demo writes mail
+into. The scripted meeting (demo_script.py) plays through those channels. Nothing here talks to the queue directly except
 the optional auto-moderator, which uses the same commands a moderator sends.
 
 `DemoWorld` sets everything up and tears it down; `play()` drives the script; the TUI front end
@@ -144,6 +144,7 @@ video = "{VIDEO_ID}"
 api_key_env = "{ENV['youtube']}"
 api_endpoint = "{api_url}"
 daily_quota_units = 1000000
+transport = "auto"
 
 [email]
 enabled = true

@@ -1,15 +1,24 @@
-"""The YouTube live chat collector (design.md section 5, youtube.md, issue 4).
+"""The YouTube live chat collector.
 
 1. Find the chat: `[youtube] live_chat_id`, or `videos.list(part=liveStreamingDetails)` for the
    configured video (`activeLiveChatId`; until the stream starts, ask again every 30 s and show
    "waiting for the stream to start"), or, with OAuth and no video, the active broadcast.
-2. Poll `liveChatMessages.list(maxResults=2000, pageToken)`. Each page's messages and the
-   checkpoint after them (the next page token, the quota count, the moderation events still to
-   apply) are committed in one transaction, so a restart resumes exactly where the last commit
-   left off: nothing lost, nothing stored twice (the queue is idempotent on the message id as
-   well). The first page of a chat (its backlog) is flagged `history`.
-3. Wait `max(pollingIntervalMillis, quota floor)` (youtube_quota.py); a full page is followed
-   at once by the next call.
+2. Read it by `[youtube] transport`:
+   - `stream` (and `auto`, the default): the server-streaming chat (youtube_stream.py). Each
+     element arrives as the chat happens; the server ends a connection after a while, and we
+     reconnect from the last page token, no sooner than the last `pollingIntervalMillis` and
+     no sooner than the quota plan allows (each connection counts `stream_call_units`).
+   - `poll`: `liveChatMessages.list(maxResults=2000, pageToken)`, every
+     `max(pollingIntervalMillis, quota floor)` (youtube_quota.py); a full page is followed at
+     once by the next call.
+   `auto` polls instead when the stream is not offered (404 other than an unknown chat) or is
+   refused (403 other than quota, speed or the chat's end); the health says which transport
+   is in use and why.
+3. A streamed element and a polled page go through the same handler: its messages and the
+   checkpoint after them (the next page token, the quota count, the moderation events still
+   to apply) are committed in one transaction, so a restart resumes exactly where the last
+   commit left off: nothing lost, nothing stored twice (the queue is idempotent on the message
+   id as well). The first page of a chat (its backlog) is flagged `history`.
 4. Deletions and retractions `withdraw` the question; bans `flag_author` banned_author. They are
    checkpointed with the page as "pending" and applied right after its commit, so a crash in
    between applies them on restart (both commands are idempotent here).
@@ -22,6 +31,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,11 +53,14 @@ from .base import (
 )
 from .youtube_client import (
     AUTH, ENDED, NOT_FOUND, PAGE_TOKEN, QUOTA, REVOKED, TRANSIENT, ApiError, YouTubeApi,
+    stream_refused,
 )
 from .youtube_parse import Page, parse_page, parse_video_id, read_broadcast_chat, read_video_chat
 from .youtube_quota import (
-    COSTS, QuotaPlan, pacific_day, plan_interval, projected_units, quota_reset_at, seconds_left,
+    COSTS, POLL_COST, QuotaPlan, pacific_day, plan_interval, projected_units, quota_reset_at,
+    seconds_left,
 )
+from .youtube_stream import StreamClient
 
 log = logging.getLogger("townhall.youtube")
 
@@ -118,7 +131,13 @@ class YouTubeCollector:
         self._sink: YouTubeSink | None = None
         self._backoff: Backoff | None = None
         self._auth_retried = False
+        self._re_resolved = False
         self._current_interval = self.timing.min_interval
+        self._call_cost = POLL_COST  # what one call of the transport in use costs
+        self._cycle = 0.0  # the last start-to-start time of those calls, for the projection
+        self._server_wait = 0.0  # the last pollingIntervalMillis, in seconds
+        self.connections = 0  # stream connections opened by this collector
+        self.transport = ""  # "stream" or "poll" once reading the chat
 
     # --- the run ----------------------------------------------------------------------------
 
@@ -130,7 +149,14 @@ class YouTubeCollector:
         await self._apply_moderation()  # left pending by a crash after the last page's commit
         chat_id = await self._resolve()
         self._enter_chat(chat_id)
-        await self._poll()
+        self._re_resolved = False
+        transport = self.config.youtube.transport
+        why = f'[youtube] transport = "{transport}"'
+        if transport != "poll":
+            refused = await self._stream(why)  # returns only when auto should poll instead
+            why = f"the stream answered {refused}"
+            log.warning("YouTube: %s; polling instead", why)
+        await self._poll(why)
 
     async def _open_api(self) -> YouTubeApi:
         from ..youtube_login import TokenError, load_credentials, save_credentials
@@ -203,10 +229,12 @@ class YouTubeCollector:
                                quota_day=self.state.quota_day,
                                quota_units=self.state.quota_units)
 
-    # --- polling ----------------------------------------------------------------------------
+    # --- reading the chat: polling and streaming feed the same page handler ----------------
 
-    async def _poll(self) -> None:
-        re_resolved = False
+    async def _poll(self, why: str) -> None:
+        self.transport, self._call_cost = "poll", POLL_COST
+        self.health.update_detail(NAME, transport="poll", transport_reason=why,
+                                  stream_reconnect_seconds=None)
         while True:
             if self._plan().interval is None:
                 raise CollectorStopped(self._quota_message("Townhall's budget"))
@@ -216,28 +244,86 @@ class YouTubeCollector:
                     "liveChatMessages.list", liveChatId=self.state.chat_id, part=PARTS,
                     maxResults=MAX_RESULTS, **({"pageToken": token} if token else {}))
             except ApiError as exc:
-                if exc.kind == NOT_FOUND and not re_resolved and not self.config.youtube.live_chat_id:
-                    re_resolved = True
-                    log.warning("live chat not found; resolving it again")
-                    self._enter_chat(await self._resolve())
-                    continue
-                if exc.kind == PAGE_TOKEN and token:
-                    log.warning("page token refused; starting again from the recent messages")
-                    self.state.page_token = None
-                    continue
-                await self._save()
-                await self._recover(exc, self._current_interval)
+                await self._failed(exc, token)
                 continue
             self._backoff, self._auth_retried = None, False
             page = parse_page(response, history=not self.state.history_done)
-            await self._store(page)
-            if page.chat_ended or page.offline_at:
-                raise CollectorEnded("the live chat has ended"
-                                     + (f" (offline at {page.offline_at})" if page.offline_at
-                                        else ""))
+            await self._take(page)
             interval = self._interval(page)
-            self.health.set(NAME, "live", f"polling every {interval:.1f} s")
+            self.health.set(NAME, "live", f"polling every {interval:.1f} s ({why})")
             await self._sleep(interval)
+
+    async def _stream(self, why: str) -> str:
+        """Stream until the chat ends or stops; in `auto`, return why the stream was refused
+        (then the caller polls)."""
+        assert self.api is not None
+        auto = self.config.youtube.transport == "auto"
+        self.transport = "stream"
+        self._call_cost = cost = self.config.youtube.stream_call_units
+        self.health.update_detail(NAME, transport="stream", transport_reason=why,
+                                  poll_interval_seconds=None)
+        client = StreamClient(self.api, read_timeout=self.timing.http_timeout)
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                if self._plan().interval is None:
+                    raise CollectorStopped(self._quota_message("Townhall's budget"))
+                token = self.state.page_token
+                started = loop.time()
+                self._spend(cost)
+                self.connections += 1
+                self.health.set(NAME, "live", f"streaming the chat ({why})",
+                                stream_connections=self.connections)
+                try:
+                    async with contextlib.aclosing(client.elements(
+                            self.state.chat_id or "", PARTS, token)) as elements:
+                        async for element in elements:
+                            self._backoff, self._auth_retried = None, False
+                            page = parse_page(element, history=not self.state.history_done)
+                            if page.polling_millis is not None:
+                                self._server_wait = page.polling_millis / 1000
+                            await self._take(page)
+                except ApiError as exc:
+                    if auto and stream_refused(exc):
+                        return exc.describe()
+                    await self._failed(exc, token)
+                    continue
+                await self._sleep(self._reconnect_delay(started, loop.time()))
+        finally:
+            await client.aclose()
+
+    def _reconnect_delay(self, started: float, now: float) -> float:
+        """No sooner than the server's interval after the end of the last connection, nor
+        than the quota plan's interval after its start."""
+        plan = self._plan()
+        delay = max(self._server_wait, started + (plan.interval or 0.0) - now,
+                    self.timing.min_interval)
+        self._current_interval = max(self._server_wait, self.timing.min_interval)
+        self._cycle = now - started + delay
+        self.health.update_detail(NAME, stream_reconnect_seconds=round(delay, 2))
+        self._publish_quota()
+        return delay
+
+    async def _failed(self, exc: ApiError, token: str | None) -> None:
+        """What a failed call or connection leads to, alike for both transports."""
+        if exc.kind == NOT_FOUND and not self._re_resolved and not self.config.youtube.live_chat_id:
+            self._re_resolved = True
+            log.warning("live chat not found; resolving it again")
+            self._enter_chat(await self._resolve())
+            return
+        if exc.kind == PAGE_TOKEN and token:
+            log.warning("page token refused; starting again from the recent messages")
+            self.state.page_token = None
+            return
+        await self._save()
+        await self._recover(exc, self._current_interval)
+
+    async def _take(self, page: Page) -> None:
+        await self._store(page)
+        if page.chat_ended or page.offline_at:
+            raise CollectorEnded("the live chat has ended"
+                                 + (f" (offline at {page.offline_at})" if page.offline_at
+                                    else ""))
 
     async def _store(self, page: Page) -> None:
         sink = self._sink
@@ -282,23 +368,23 @@ class YouTubeCollector:
         plan = self._plan()
         server = (page.polling_millis or 0) / 1000
         interval = max(server, plan.interval or 0.0, self.timing.min_interval)
-        self.health.update_detail(
-            NAME, quota_projected_units=projected_units(self.state.quota_units, plan.horizon,
-                                                        interval),
-            poll_interval_seconds=round(interval, 2))
-        self._current_interval = interval
+        self._current_interval = self._cycle = interval
+        self.health.update_detail(NAME, poll_interval_seconds=round(interval, 2))
+        self._publish_quota()
         return interval
 
     # --- calls, quota and failures ----------------------------------------------------------
 
     async def _call(self, method: str, **params: Any) -> dict[str, Any]:
         assert self.api is not None
+        self._spend(COSTS[method])
+        return await self.api.call(method, **params)
+
+    def _spend(self, units: int) -> None:
+        """Count a call (every call counts, even a failed one) before making it."""
         self._roll_quota_day()
-        self.state.quota_units += COSTS[method]  # every call counts, even a failed one
-        try:
-            return await self.api.call(method, **params)
-        finally:
-            self._publish_quota()
+        self.state.quota_units += units
+        self._publish_quota()
 
     def _roll_quota_day(self) -> None:
         today = pacific_day(self._clock())
@@ -309,7 +395,8 @@ class YouTubeCollector:
         now = self._clock()
         return plan_interval(daily_units=self.config.youtube.daily_quota_units,
                              spent=self.state.quota_units,
-                             seconds_left=seconds_left(now, self._meeting_end(now)))
+                             seconds_left=seconds_left(now, self._meeting_end(now)),
+                             poll_cost=self._call_cost)
 
     def _meeting_end(self, now: datetime) -> datetime:
         """The configured start + duration; without a start (or a stale one from an earlier
@@ -324,10 +411,13 @@ class YouTubeCollector:
 
     def _publish_quota(self) -> None:
         plan = self._plan()
+        projected = plan.projected if plan.interval is None else projected_units(
+            self.state.quota_units, plan.horizon, max(plan.interval, self._cycle),
+            self._call_cost)
         self.health.update_detail(
             NAME, quota_units_spent=self.state.quota_units,
             quota_daily_units=self.config.youtube.daily_quota_units,
-            quota_projected_units=plan.projected,
+            quota_projected_units=projected,
             quota_resets_at=to_iso(quota_reset_at(self._clock())))
 
     def _quota_message(self, whose: str) -> str:
@@ -367,7 +457,8 @@ class YouTubeCollector:
             raise CollectorStopped(self._quota_message("Google says"))
         if exc.kind == ENDED:
             raise CollectorEnded("the live chat has ended")
-        raise CollectorStopped(_stop_message(exc, self.api is not None and self.api.uses_oauth))
+        raise CollectorStopped(_stop_message(exc, self.api is not None and self.api.uses_oauth,
+                                             streaming=self.transport == "stream"))
 
 
 _HINTS = {
@@ -379,10 +470,12 @@ _HINTS = {
 }
 
 
-def _stop_message(exc: ApiError, oauth: bool) -> str:
+def _stop_message(exc: ApiError, oauth: bool, *, streaming: bool = False) -> str:
     if exc.kind == REVOKED:
         return exc.message
     hint = _HINTS.get(exc.reason or "")
+    if hint is None and streaming and exc.status == 404:
+        hint = 'the chat stream is not offered here: set [youtube] transport = "auto" or "poll"'
     if hint is None and exc.kind == AUTH:
         hint = ("run `townhall youtube-login` again" if oauth
                 else "check the API key in the environment variable [youtube] api_key_env names")

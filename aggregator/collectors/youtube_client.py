@@ -72,12 +72,27 @@ def classify(status: int | None, reason: str | None) -> str:
     return STOP
 
 
+def stream_refused(exc: ApiError) -> bool:
+    """Whether the chat stream is unavailable to us, so that polling may still work: it is not
+    offered (404, other than an unknown chat) or it is refused (403 for a reason other than
+    quota, speed or the chat's end, e.g. `forbidden` for this form of the call)."""
+    if exc.status == 404:
+        return exc.kind != NOT_FOUND
+    if exc.status == 403:
+        return exc.kind not in (QUOTA, TRANSIENT, ENDED)
+    return False
+
+
 def error_from_http(status: int | None, content: bytes | str | None) -> ApiError:
-    """An ApiError from an HTTP error status and its (untrusted) body."""
+    """An ApiError from an HTTP error status and its (untrusted) body: `{"error": {...}}`, or
+    the chat stream's `[{"error": {...}}]`."""
     reason: str | None = None
     message = ""
     try:
-        error = json.loads(content or b"{}").get("error", {})
+        body = json.loads(content or b"{}")
+        if isinstance(body, list) and body:
+            body = body[0]
+        error = body.get("error", {})
         first = (error.get("errors") or [{}])[0]
         reason = first.get("reason") if isinstance(first.get("reason"), str) else None
         message = error.get("message") if isinstance(error.get("message"), str) else ""
@@ -148,7 +163,7 @@ class YouTubeApi:
         except HttpError as exc:
             raise error_from_http(exc.status_code, exc.content) from None
         except RefreshError as exc:
-            raise ApiError(REVOKED, _refresh_message(exc)) from None
+            raise ApiError(REVOKED, refresh_message(exc)) from None
         except (OSError, httplib2.HttpLib2Error, TransportError) as exc:
             raise ApiError(TRANSIENT, f"network: {type(exc).__name__}: "
                                       f"{clean_line(str(exc), 150)}") from None
@@ -156,7 +171,7 @@ class YouTubeApi:
             raise ApiError(TRANSIENT, f"unreadable response: {clean_line(str(exc), 150)}") from None
         finally:
             _close(http)
-        self._notice_refresh(token_before)
+        self.notice_refresh(token_before)
         if not isinstance(response, dict):
             raise ApiError(TRANSIENT, "unreadable response: not a JSON object")
         return response
@@ -169,16 +184,17 @@ class YouTubeApi:
         try:
             self.credentials.refresh(Request())
         except RefreshError as exc:
-            raise ApiError(REVOKED, _refresh_message(exc)) from None
-        self._notice_refresh(token_before)
+            raise ApiError(REVOKED, refresh_message(exc)) from None
+        self.notice_refresh(token_before)
 
-    def _notice_refresh(self, token_before: Any) -> None:
+    def notice_refresh(self, token_before: Any) -> None:
+        """Save the credentials when a call refreshed their token."""
         if self.credentials is not None and self.credentials.token != token_before:
             if self.on_token_refreshed is not None:
                 self.on_token_refreshed(self.credentials)
 
 
-def _refresh_message(exc: Exception) -> str:
+def refresh_message(exc: Exception) -> str:
     detail = clean_line(exc.args[0] if exc.args else exc, 150)
     return (f"the YouTube OAuth token was revoked or has expired ({detail}); "
             "run `townhall youtube-login` again")

@@ -12,7 +12,13 @@ Mapping of `snippet.type` (youtube.md section 1.4, issue 4):
 - userBannedEvent -> `flag_author` banned_author for the banned channel;
 - chatEndedEvent -> the end of the chat;
 - anything else is ignored. Moderation events carry the moderator as author: they never
-  become questions.
+  become questions. Among the ignored: `giftEvent` (a virtual gift; YouTube sends the same
+  message id again as its combo count grows, so it could only ever update, never ask),
+  `pollEvent` (the channel's own poll), `membershipGiftingEvent` and
+  `giftMembershipReceivedEvent` (memberships bought or received for others).
+
+Type names arrive in camelCase from the REST API and in SCREAMING_CASE where the streaming
+form passes the gRPC enum through (`TEXT_MESSAGE_EVENT`); both read the same.
 """
 
 from __future__ import annotations
@@ -101,11 +107,21 @@ def parse_page(response: Any, *, history: bool = False) -> Page:
     return page
 
 
+def type_name(value: Any) -> str | None:
+    """`snippet.type` in camelCase: `TEXT_MESSAGE_EVENT` and `textMessageEvent` are one type."""
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    if "_" in value or (value.isupper() and value.isalpha()):
+        first, *rest = value.lower().split("_")
+        return first + "".join(word.capitalize() for word in rest)
+    return value
+
+
 def _read_item(item: Any, page: Page, flags: tuple[str, ...]) -> None:
     if not isinstance(item, dict):
         return
     snippet = _dict(item.get("snippet"))
-    kind = snippet.get("type")
+    kind = type_name(snippet.get("type"))
     message_id = _opaque(item.get("id"), 300)
     if kind == "chatEndedEvent":
         page.chat_ended = True

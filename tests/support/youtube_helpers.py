@@ -18,8 +18,10 @@ FAST = Timing(resolve_retry=0.05, min_interval=0.01, backoff_cap=0.05, http_time
 
 
 def yt_config(url: str, db: Path | None = None, **youtube: Any) -> Config:
+    # polling unless a test asks for the stream: the tests written for `list` stay about `list`
     settings: dict[str, Any] = {"enabled": True, "video": "dQw4w9WgXcQ", "api_key_env": KEY_ENV,
-                                "api_endpoint": url, "daily_quota_units": 10_000_000}
+                                "api_endpoint": url, "daily_quota_units": 10_000_000,
+                                "transport": "poll"}
     settings.update(youtube)
     return Config(youtube=YouTubeConfig(**settings), meeting=MeetingConfig(duration_minutes=60),
                   store=StoreConfig(path=str(db) if db else None))

@@ -6,10 +6,19 @@ It answers the real google-api-python-client when the client is built with
 - `GET /youtube/v3/videos?part=liveStreamingDetails&id=V` (1 unit)
 - `GET /youtube/v3/liveBroadcasts?part=snippet&broadcastStatus=active` (OAuth only, 1 unit)
 - `GET /youtube/v3/liveChat/messages?liveChatId=C&part=...&maxResults=N&pageToken=T` (5 units)
+- `GET /youtube/v3/liveChat/messages/stream?liveChatId=C&part=...&pageToken=T` (the
+  server-streaming chat, `stream_units` per connection): a chunked body holding one JSON array;
+  its first element is what `list` would answer, then an element for each batch of new
+  messages (looked for every `stream_tick` s), an empty one with the same token after
+  `stream_heartbeat` s of quiet, and the array ends after `stream_seconds`. A reconnect sooner
+  than `pollingIntervalMillis` after the previous connection's end is refused (429,
+  RESOURCE_EXHAUSTED); with `stream_enabled = False` the path answers 404 as an unknown one
+  does. Errors are `[{"error": {...}}]`. `stream_chunk_bytes` splits every write into chunks of
+  that many bytes, so readers meet chunk boundaries anywhere.
 - `POST /token`: a stand-in for Google's OAuth token endpoint (authorization code and refresh
   token grants), so the OAuth paths can run locally too.
 
-It is scriptable from the test or the demo: `say`, `superchat`, `sticker`, `milestone`,
+It is scriptable from the test or the demo: `say`, `superchat`, `sticker`, `milestone`, `gift`,
 `delete`, `retract`, `ban`, `end_chat`, `fail` (queue error responses by reason code),
 `add_video` / `start_stream` (a stream that has not started has no `activeLiveChatId`). Every
 request is recorded in `requests`, and quota units are counted like Google counts them.
@@ -30,6 +39,7 @@ import base64
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -38,13 +48,15 @@ from aiohttp import web
 
 from aggregator.server.site import start_site
 
-COSTS = {"videos": 1, "liveBroadcasts": 1, "messages": 5}
+from .youtube_chat_script import MODERATOR, ChatScript
+
+COSTS = {"videos": 1, "liveBroadcasts": 1, "messages": 5, "stream": 5}
+STREAM_PAGE = 2000  # the most items one streamed element carries
 ERROR_STATUS = {
     "rateLimitExceeded": 403, "quotaExceeded": 403, "forbidden": 403, "liveChatDisabled": 403,
     "liveChatEnded": 403, "liveChatNotFound": 404, "pageTokenInvalid": 400, "authError": 401,
     "backendError": 503, "keyInvalid": 400,
 }
-MODERATOR = ("UCmoderator000000000000", "Chat Moderator")
 
 
 def _now() -> str:
@@ -75,10 +87,21 @@ class RecordedRequest:
     at: float
 
 
-class FakeYouTubeAPI:
+class FakeYouTubeAPI(ChatScript):
     def __init__(self, *, api_key: str = "test-key", polling_millis: int = 100,
-                 history_limit: int = 200, daily_quota: int | None = None) -> None:
+                 history_limit: int = 200, daily_quota: int | None = None,
+                 stream_enabled: bool = True, stream_seconds: float = 10.0,
+                 stream_tick: float = 0.05, stream_heartbeat: float = 3.0,
+                 stream_units: int = 5, stream_chunk_bytes: int | None = None) -> None:
         self.api_key = api_key
+        self.stream_enabled = stream_enabled
+        self.stream_seconds, self.stream_tick = stream_seconds, stream_tick
+        self.stream_heartbeat, self.stream_chunk_bytes = stream_heartbeat, stream_chunk_bytes
+        self.costs = {**COSTS, "stream": stream_units}
+        self.stream_connections = 0  # accepted stream connections
+        self.stream_too_soon = 0  # reconnects refused as too fast
+        self._stream_ended: dict[str, float] = {}  # chat id -> monotonic end of the last one
+        self._stream_latest: dict[str, int] = {}  # chat id -> serial of its newest connection
         self.polling_millis = polling_millis
         self.history_limit = history_limit
         self.daily_quota = daily_quota
@@ -104,6 +127,7 @@ class FakeYouTubeAPI:
         app.router.add_get("/youtube/v3/videos", self._videos)
         app.router.add_get("/youtube/v3/liveBroadcasts", self._broadcasts)
         app.router.add_get("/youtube/v3/liveChat/messages", self._messages)
+        app.router.add_get("/youtube/v3/liveChat/messages/stream", self._stream)
         app.router.add_post("/token", self._token)
         return app
 
@@ -189,61 +213,6 @@ class FakeYouTubeAPI:
         return [self.say(chat_id, text, channel=f"{channel}{i % 97}", name=name)
                 for i, text in enumerate(texts)]
 
-    def superchat(self, chat_id: str, comment: str | None, *, amount: str = "$5.00",
-                  channel: str = "UCfan", name: str = "Fan") -> str:
-        details: dict[str, Any] = {"amountMicros": "5000000", "currency": "USD",
-                                   "amountDisplayString": amount, "tier": 2}
-        if comment is not None:
-            details["userComment"] = comment
-        return self.add_item(chat_id, "superChatEvent", {"superChatDetails": details},
-                             display=f"{amount} from {name}: {comment or ''}", channel=channel,
-                             name=name)
-
-    def sticker(self, chat_id: str, comment: str | None = None, *, channel: str = "UCfan",
-                name: str = "Fan") -> str:
-        details: dict[str, Any] = {"amountMicros": "2000000", "currency": "USD",
-                                   "amountDisplayString": "$2.00", "tier": 1,
-                                   "superStickerMetadata": {"stickerId": "s1", "altText": "cat"}}
-        if comment is not None:
-            details["userComment"] = comment
-        return self.add_item(chat_id, "superStickerEvent", {"superStickerDetails": details},
-                             display="sticker", channel=channel, name=name)
-
-    def milestone(self, chat_id: str, comment: str | None, *, channel: str = "UCmember",
-                  name: str = "Member") -> str:
-        details: dict[str, Any] = {"memberLevelName": "Supporter", "memberMonth": 12}
-        if comment is not None:
-            details["userComment"] = comment
-        return self.add_item(chat_id, "memberMilestoneChatEvent",
-                             {"memberMilestoneChatDetails": details}, display=comment or "",
-                             channel=channel, name=name)
-
-    def delete(self, chat_id: str, message_id: str) -> str:
-        """A chat moderator deleted `message_id` (the event's author is the moderator)."""
-        return self.add_item(chat_id, "messageDeletedEvent",
-                             {"messageDeletedDetails": {"deletedMessageId": message_id}},
-                             display="A message was deleted", channel=MODERATOR[0],
-                             name=MODERATOR[1])
-
-    def retract(self, chat_id: str, message_id: str, *, channel: str = "UCviewer",
-                name: str = "Viewer") -> str:
-        return self.add_item(chat_id, "messageRetractedEvent",
-                             {"messageRetractedDetails": {"retractedMessageId": message_id}},
-                             display="A message was retracted", channel=channel, name=name)
-
-    def ban(self, chat_id: str, channel: str, name: str = "Spammer", *,
-            seconds: int | None = None) -> str:
-        details: dict[str, Any] = {
-            "banType": "temporary" if seconds else "permanent",
-            "bannedUserDetails": {"channelId": channel, "displayName": name,
-                                  "channelUrl": f"http://www.youtube.com/channel/{channel}"},
-        }
-        if seconds:
-            details["banDurationSeconds"] = str(seconds)
-        return self.add_item(chat_id, "userBannedEvent", {"userBannedDetails": details},
-                             display=f"{name} was hidden", channel=MODERATOR[0],
-                             name=MODERATOR[1])
-
     def end_chat(self, chat_id: str) -> None:
         """The stream goes offline: a chatEndedEvent, then `offlineAt` on every response."""
         self.add_item(chat_id, "chatEndedEvent", {}, display=None, channel=MODERATOR[0],
@@ -285,28 +254,35 @@ class FakeYouTubeAPI:
 
     # --- handlers ---------------------------------------------------------------------------
 
-    def _check(self, request: web.Request, endpoint: str) -> web.Response | None:
-        """Authentication, quota and scripted failures, common to every API endpoint."""
+    def _record(self, request: web.Request) -> tuple[dict[str, str], str | None]:
         params = dict(request.query)
         auth = request.headers.get("Authorization")
         with self._lock:
             self.requests.append(RecordedRequest(request.path, params, auth,
                                                  asyncio.get_running_loop().time()))
-            self.units += COSTS[endpoint]
+        return params, auth
+
+    def _check(self, request: web.Request, endpoint: str) -> web.Response | None:
+        """Authentication, quota and scripted failures, common to every API endpoint."""
+        params, auth = self._record(request)
+        wrap = endpoint == "stream"
+        with self._lock:
+            self.units += self.costs[endpoint]
             if auth is not None:
                 if auth.removeprefix("Bearer ") not in self.access_tokens:
-                    return _error(401, "authError", "Invalid Credentials")
+                    return _error(401, "authError", "Invalid Credentials", wrap)
             elif endpoint == "liveBroadcasts":
-                return _error(401, "authError", "Login Required")
+                return _error(401, "authError", "Login Required", wrap)
             elif params.get("key") != self.api_key:
-                return _error(400, "keyInvalid", "API key not valid. Please pass a valid API key.")
+                return _error(400, "keyInvalid", "API key not valid. Please pass a valid API key.",
+                              wrap)
             if self.daily_quota is not None and self.units > self.daily_quota:
                 return _error(403, "quotaExceeded", "The request cannot be completed because "
-                                                    "you have exceeded your quota.")
+                                                    "you have exceeded your quota.", wrap)
             for index, (where, reason, status) in enumerate(self._failures):
                 if where == endpoint:
                     del self._failures[index]
-                    return _error(status, reason, f"scripted failure: {reason}")
+                    return _error(status, reason, f"scripted failure: {reason}", wrap)
         return None
 
     async def _videos(self, request: web.Request) -> web.Response:
@@ -379,6 +355,90 @@ class FakeYouTubeAPI:
             data = json.dumps(body)
         return web.Response(text=data, content_type="application/json")
 
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        if not self.stream_enabled:
+            self._record(request)
+            raise web.HTTPNotFound()  # as for a path this server does not know
+        failed = self._check(request, "stream")
+        if failed:
+            return failed
+        query = request.query
+        with self._lock:
+            chat = self.chats.get(query.get("liveChatId", ""))
+            if chat is None:
+                return _error(404, "liveChatNotFound", "The live chat was not found.", True)
+            ended = self._stream_ended.get(chat.chat_id)
+            if ended is not None and time.monotonic() - ended < self.polling_millis / 1000:
+                self.stream_too_soon += 1
+                return _error(429, "rateLimitExceeded", "Resource has been exhausted (the "
+                              "stream was reopened sooner than pollingIntervalMillis).", True,
+                              status_name="RESOURCE_EXHAUSTED")
+            total = len(chat.messages)
+            token = query.get("pageToken")
+            if token is None:
+                position = max(0, total - self.history_limit)
+            else:
+                start = _decode_token(token, chat.chat_id)
+                if start is None or start > total:
+                    return _error(400, "pageTokenInvalid", "The page token is not valid.", True)
+                position = start
+            if chat.offline_at and token is not None and position >= total:
+                return _error(403, "liveChatEnded", "The live chat is no longer live.", True)
+            self.stream_connections += 1
+            serial = self._stream_latest[chat.chat_id] = self.stream_connections
+        response = web.StreamResponse(headers={"Content-Type": "application/json; charset=UTF-8"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stream_seconds
+        try:
+            await self._stream_elements(response, chat, position, deadline)
+            await self._write(response, "]")
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the reader went away (a client that stopped, or was killed)
+        finally:
+            with self._lock:  # an abandoned older connection noticed late does not count
+                if self._stream_latest.get(chat.chat_id) == serial:
+                    self._stream_ended[chat.chat_id] = time.monotonic()
+        return response
+
+    async def _stream_elements(self, response: web.StreamResponse, chat: Chat, position: int,
+                               deadline: float) -> int:
+        """Write elements until the deadline or the chat's end; returns the position reached."""
+        loop = asyncio.get_running_loop()
+        first, last_write = True, loop.time()
+        while True:
+            with self._lock:
+                items = chat.messages[position:position + STREAM_PAGE]
+                done = chat.offline_at is not None and position + len(items) >= len(
+                    chat.messages)
+                body: dict[str, Any] = {
+                    "kind": "youtube#liveChatMessageListResponse", "etag": f"s{position}",
+                    "nextPageToken": _encode_token(chat.chat_id, position + len(items)),
+                    "pollingIntervalMillis": self.polling_millis,
+                    "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
+                    "items": items,
+                }
+                if chat.offline_at:
+                    body["offlineAt"] = chat.offline_at
+                text = json.dumps(body) if first or items or done or (
+                    loop.time() - last_write >= self.stream_heartbeat) else None
+            if text is not None:
+                await self._write(response, ("[" if first else ",") + text)
+                first, last_write = False, loop.time()
+                position += len(items)
+            if done or loop.time() >= deadline:
+                return position
+            if len(items) < STREAM_PAGE:
+                await asyncio.sleep(self.stream_tick)
+
+    async def _write(self, response: web.StreamResponse, text: str) -> None:
+        data = text.encode()
+        size = self.stream_chunk_bytes or len(data) or 1
+        for offset in range(0, len(data), size):
+            await response.write(data[offset:offset + size])
+
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
         grant = form.get("grant_type")
@@ -401,10 +461,16 @@ class FakeYouTubeAPI:
         return web.json_response(body)
 
 
-def _error(status: int, reason: str, message: str) -> web.Response:
+def _error(status: int, reason: str, message: str, wrap: bool = False, *,
+           status_name: str | None = None) -> web.Response:
+    """Google's error body; the stream wraps it in its array (`[{"error": {...}}]`)."""
     domain = "youtube.quota" if reason == "quotaExceeded" else "youtube.liveChat"
-    return web.json_response({"error": {"code": status, "message": message, "errors": [
-        {"message": message, "domain": domain, "reason": reason}]}}, status=status)
+    error: dict[str, Any] = {"code": status, "message": message, "errors": [
+        {"message": message, "domain": domain, "reason": reason}]}
+    if status_name:
+        error["status"] = status_name
+    body: Any = [{"error": error}] if wrap else {"error": error}
+    return web.json_response(body, status=status)
 
 
 def _encode_token(chat_id: str, index: int) -> str:
