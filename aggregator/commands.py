@@ -405,6 +405,8 @@ def _merge(draft: Draft, command: Command, actor: str) -> None:
         "starred": target.starred or q.starred,
     }
     if command.args.get("use_wording"):
+        # the kept question takes a private message's wording only as the moderator confirms
+        _confirmed_private(q, command)
         fields["edited_text"] = q.display_text
     draft.update(into, "merged_in", {"from": q.id, "askers": len(q.askers)}, **fields)
 

@@ -91,6 +91,9 @@ class Asker(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     id: str
     email: str | None = None
     question: int | None = None  # the question they asked it in (after merges)
+    #: they asked it privately (a Zoom message to the host alone): public surfaces never name
+    #: them, also after their question was merged into a public one
+    private: bool = False
 
     @property
     def identity(self) -> Identity:

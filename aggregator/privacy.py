@@ -135,5 +135,7 @@ def public_asker_name(q: Question) -> str:
 
 def public_asker(asker: Asker) -> str:
     """The name a public surface shows for one of a question's askers (the caller hides the
-    askers of a private question altogether)."""
+    askers of a private question altogether): hidden when they asked privately."""
+    if asker.private:
+        return HIDDEN_ASKER
     return public_name(asker.name, asker.email or asker.id)

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import msgspec
 
 from .model import Question, Status
-from .privacy import confirmed, is_private, public_asker_name, public_name, HIDDEN_ASKER
+from .privacy import HIDDEN_ASKER, confirmed, is_private, public_asker, public_asker_name
 
 #: roles from most to least privileged
 ROLES = ("moderator", "host", "overlay")
@@ -84,8 +84,7 @@ class OverlayQuestion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 def _host_view(question: Question) -> HostQuestion:
     private = is_private(question)
-    askers = tuple(HIDDEN_ASKER if private else public_name(a.name, a.email)
-                   for a in question.askers)
+    askers = tuple(HIDDEN_ASKER if private else public_asker(a) for a in question.askers)
     return HostQuestion(
         id=question.id, status=question.status, version=question.version,
         source=question.source, text=question.display_text,

@@ -159,3 +159,24 @@ async def test_private_message_needs_a_confirmation_to_reach_the_host(
     assert q.status is Status.QUEUED and "private_confirmed" in q.flags
     await queue.apply(Command(op="go_live", question=1), "mod")  # confirmed once is enough
     assert queue.get(1).status is Status.LIVE
+
+
+async def test_a_private_asker_stays_hidden_after_a_merge_and_lends_no_wording_unasked(
+        queue: QuestionQueue) -> None:
+    from aggregator.privacy import HIDDEN_ASKER
+    from aggregator.roles import present
+
+    public = (await queue.submit(incoming(1, "Will the API stay free?", author="Ana"))).question
+    private = (await queue.submit(incoming(2, "Will the API stay free? (my account...)",
+                                           source="zoom", author="Grace",
+                                           flags=("private",)))).question
+    await queue.apply(Command(op="approve", question=public.id), "mod")
+    with pytest.raises(CommandError) as refused:
+        await queue.apply(Command(op="merge", question=private.id,
+                                  args={"into": public.id, "use_wording": True}), "mod")
+    assert refused.value.code == "invalid" and "private" in refused.value.message
+    await queue.apply(Command(op="merge", question=private.id, args={"into": public.id}), "mod")
+    kept = queue.get(public.id)
+    assert [a.private for a in kept.askers] == [False, True]
+    host = present("host", kept)
+    assert host.askers == ("Ana", HIDDEN_ASKER) and "Grace" not in str(host)
