@@ -187,7 +187,7 @@ def cmd_youtube_login(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .run import main as run_main  # Textual is loaded here, not for serve or export
 
-    return int(run_main(_config(args)))
+    return int(run_main(_config(args), args.name))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -229,8 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    add("run", "store, server, collectors and the moderator TUI in one process (keys: press ? "
-        "in the app; ctrl+q quits)", cmd_run)
+    p = add("run", "store, server, collectors and the moderator TUI in one process (keys: "
+            "press ? in the app; ctrl+q quits)", cmd_run)
+    p.add_argument("--name", help="your name in the audit log (default: [tui] name)")
     add("serve", "store, server and collectors without a TUI (a shared machine); remote "
         "moderators, the host and the overlay connect to it", cmd_serve)
     p = add("connect", "the moderator TUI against a remote Townhall server", cmd_connect,

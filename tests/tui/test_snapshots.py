@@ -70,7 +70,7 @@ async def test_main_views(queue, pinned_time, snapshot, keys, name):
         await pilot.pause()
         await wait_for(pilot, lambda: "History" in m.detail.plain
                        and "loading" not in m.detail.plain)
-        await wait_for(pilot, lambda: "zoom backoff" in m.status_line.plain)
+        await wait_for(pilot, lambda: "Zoom backoff" in m.status_line.plain)
         await pilot.pause()
         assert app.export_screenshot() == snapshot(extension_class=SVGImageExtension, name=name)
 
