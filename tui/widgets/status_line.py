@@ -65,16 +65,17 @@ def silent_for(h: CollectorHealth, last_arrival: float | None, now: float | None
 
 
 def essential_parts(h: CollectorHealth, last_arrival: float | None,
-                    now: float | None, *, compact: bool = False) -> list[Part]:
+                    now: float | None, *, compact: int = 0) -> list[Part]:
     """Name, state, last message's age (or none yet), silence warning: always shown.
-    `compact`: fewer words, for narrow terminals."""
+    `compact` 1, 2: fewer words, for narrow terminals."""
     label = SOURCE_LABELS.get(h.name, clip(h.name, 20)) if h.name != "server" else "server"
     parts: list[Part] = [(label, "bold"), " ", (h.state, STATE_STYLE.get(h.state, ""))]
     if h.name == "server" or now is None:
         return parts
     silent = silent_for(h, last_arrival, now)
     if silent is not None:
-        parts += [" ", (f"⚠ silent {short_age(silent)}", "bold reverse $warning")]
+        warning = f"⚠ {short_age(silent)}" if compact > 1 else f"⚠ silent {short_age(silent)}"
+        parts += [" ", (warning, "bold reverse $warning")]
     elif last_arrival is not None:
         age = short_age(now - last_arrival)
         parts += [(f" {age} ago" if compact else f" last message {age} ago", "dim")]
@@ -117,7 +118,14 @@ def status_content(collectors: Iterable[CollectorHealth], *, connected: bool,
                                           "dim"))
     arrivals = last_arrivals or {}
     room = width if width is not None else 10**6
-    for compact, separator in ((False, SEPARATOR), (True, SEPARATOR), (True, NARROW_SEPARATOR)):
+    # Shorter and shorter until it fits: fewer words, narrower separators, then a live server
+    # left out (it is not a source; a failing one always stays).
+    all_items = items
+    for compact, separator, server in ((0, SEPARATOR, True), (1, SEPARATOR, True),
+                                       (1, NARROW_SEPARATOR, True),
+                                       (1, NARROW_SEPARATOR, False),
+                                       (2, NARROW_SEPARATOR, False)):
+        items = [h for h in all_items if server or h.name != "server" or h.state != "live"]
         blocks = [essential_parts(h, arrivals.get(h.name), now, compact=compact)
                   for h in items]
         used = _width(prefix) + _width(p for b in blocks for p in b) + (
