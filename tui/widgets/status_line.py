@@ -157,6 +157,7 @@ class StatusLine(Static):
         self.last_arrivals: Mapping[str, float] = {}
         self.now: datetime | None = None
         self.plain = ""
+        self._shown: tuple[object, ...] | None = None
 
     def show(self) -> None:
         content = status_content(
@@ -164,6 +165,10 @@ class StatusLine(Static):
             last_arrivals=self.last_arrivals,
             now=self.now.timestamp() if self.now is not None else None,
             width=self.size.width or None)
+        shown = (content.plain, tuple(content.spans))
+        if shown == self._shown:  # called on every batch of arrivals: repaint only changes
+            return
+        self._shown = shown
         self.plain = content.plain
         self.update(content)
 
