@@ -163,6 +163,24 @@ async def test_people_view_lists_bans_and_links_and_unbans_links_unlinks(queue):
         await wait_for(pilot, lambda: app.screen is m)
 
 
+async def test_the_palette_lifts_a_ban_from_the_main_screen(queue):
+    await queue.submit(incoming(1, author="Troll", author_id="UCtroll"))
+    await queue.apply(Command(op="ban", question=1), "ana")
+    app = make_app(queue)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"lift the ban", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PeopleScreen) or bool(
+            app.screen.query("#prompt-input")))
+        await wait_for(pilot, lambda: not queue.bans or bool(app.screen.query("#prompt-input")))
+        if queue.bans:  # no ban row selected yet: the prompt asks which identity
+            app.screen.query_one("#prompt-input").value = "youtube:UCtroll"  # type: ignore[attr-defined]
+            await pilot.press("enter")
+        await wait_for(pilot, lambda: not queue.bans)
+
+
 class NoRulesClient:
     """A client that cannot tell the ban list (as a remote one cannot)."""
 
@@ -231,7 +249,7 @@ async def test_ctrl_q_asks_while_others_rely_on_this_process(queue):
         assert app.is_running
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmPrompt))
-        await pilot.press("y")
+        await pilot.press("ctrl+q")  # ctrl+q again confirms (the tmux smoke run answers y)
         await wait_for(pilot, lambda: not app.is_running)
 
 
