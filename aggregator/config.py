@@ -180,6 +180,9 @@ class TriageConfig(_Section):
 
 class TuiConfig(_Section):
     keymap: dict[str, str] = {}
+    #: the moderator's name in the audit log (`townhall run --name` wins over it)
+    name: Annotated[str, _meta("must be at most 80 characters", "e.g. \"Ana\"",
+                               max_length=80)] = ""
 
 
 class ExportConfig(_Section):

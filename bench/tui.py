@@ -186,8 +186,7 @@ async def run(n: int, load_seconds: float, rounds: int, seeded: str | None) -> N
             await pilot.pause()
             shown = app.main.model.counts()["all"]  # type: ignore[union-attr]
             print("under load:", {k: summary(v) for k, v in loaded.items() if v})
-        await queue.close()
-        await queue.flush()
+        await queue.close()  # writes what is still in its inbox first
         store.close()
     rss = peak_rss_mb()
     load_avg = os.getloadavg()[0]

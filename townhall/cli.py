@@ -277,7 +277,7 @@ def cmd_youtube_login(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .run import main as run_main  # Textual is loaded here, not for serve or export
 
-    return int(run_main(_config(args)))
+    return int(run_main(_config(args), args.name))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -324,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", "store, server, collectors and the moderator TUI in one process (keys: "
             "press ? in the app; ctrl+q quits)", cmd_run)
     p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
+    p.add_argument("--name", help="your name in the audit log and on manual questions "
+                   "(default: [tui] name)")
     p = add("serve", "store, server and collectors without a TUI (a shared machine); remote "
             "moderators, the host and the overlay connect to it", cmd_serve)
     p.add_argument("--store", type=Path, metavar="FILE", help=store_help)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 from textual.app import App
 from websockets.exceptions import InvalidHandshake
@@ -39,11 +40,28 @@ async def _run(client: RemoteClient, build: object) -> int:
     return 0
 
 
+#: said under the page URLs of a remote server: its tokens are not this moderator's to hand out
+REMOTE_URLS_NOTE = ("The host and overlay tokens are set where the server runs: ask whoever "
+                    "started it (`townhall tokens` there prints the full URLs).")
+
+
+def remote_page_urls(ws_url: str) -> list[tuple[str, str]]:
+    """The pages of the server behind `ws_url` (ws://h:p/ws -> http://h:p/host), with a
+    placeholder where the token goes."""
+    parts = urlsplit(ws_url)
+    scheme = "https" if parts.scheme == "wss" else "http"
+    base = urlunsplit((scheme, parts.netloc, "", "", ""))
+    return [("host page (the host's browser)", f"{base}/host#token=HOST_TOKEN"),
+            ("stream overlay (OBS browser source)", f"{base}/overlay#token=OVERLAY_TOKEN")]
+
+
 def run_connect(url: str, token: str | None, name: str) -> int:
-    """The moderator TUI (issue 6's factory) against a remote server."""
+    """The moderator TUI (tui.app's factory) against a remote server. Quitting it stops
+    nothing but this console, so ctrl+q does not ask."""
     client = RemoteClient(url, token, name=name, role="moderator")
     return asyncio.run(_run(client, lambda c: build_moderator_app(
-        c, meeting_title=c.meeting_title or "Townhall")))
+        c, meeting_title=c.meeting_title or "Townhall", page_urls=remote_page_urls(url),
+        urls_note=REMOTE_URLS_NOTE)))
 
 
 def run_host(url: str, token: str | None, name: str, show_askers: bool) -> int:

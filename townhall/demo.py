@@ -37,6 +37,7 @@ from .runtime import Runtime
 from .simulators.mail_writer import MaildirWriter, build_mail
 from .simulators.youtube_api import FakeYouTubeAPI
 from .simulators.zoom_sender import ZoomWebhookSender, chat_event
+from .urls import invoked_as
 
 VIDEO_ID = "townhallDem"  # 11 characters, like a real video id
 ENV = {
@@ -174,9 +175,9 @@ topics = {{ {topics} }}
         return [
             ("host page", f"{self.base_url}/host#token={self.tokens['host']}"),
             ("stream overlay", f"{self.base_url}/overlay#token={self.tokens['overlay']}"),
-            ("host in a terminal", f"townhall host ws://127.0.0.1:{self.port}/ws "
+            ("host in a terminal", f"{invoked_as()} host ws://127.0.0.1:{self.port}/ws "
                                    f"--token {self.tokens['host']}"),
-            ("another moderator", f"townhall connect ws://127.0.0.1:{self.port}/ws "
+            ("another moderator", f"{invoked_as()} connect ws://127.0.0.1:{self.port}/ws "
                                   f"--token {self.tokens['moderator']} --name Jan"),
         ]
 

@@ -17,6 +17,8 @@ from aggregator.privacy import confirmed
 
 from .queue_model import ModelQueueView, question_number
 from .screens.help import HelpScreen
+from .screens.people import PeopleScreen
+from .screens.urls import UrlsScreen
 from .screens.modals import (
     ChoicePrompt,
     ConfirmPrompt,
@@ -39,6 +41,8 @@ NO_EXPORT_HERE = ("Export runs where the database is: run `townhall export` on t
                   "(this moderator is connected remotely).")
 #: the argument with which approve / go_live take a private message to the host
 CONFIRM_PRIVATE = {"confirm_private": True}
+#: who asked a manual question when the dialog's field is left empty
+FROM_THE_ROOM = "From the room"
 
 Step = tuple[str, dict[str, Any]]
 
@@ -84,6 +88,7 @@ class ModerationActions:
         def run_worker(self, work: Any, **kw: Any) -> Any: ...
         def refresh_detail(self) -> None: ...
         def _show_tabs(self) -> None: ...
+        def refresh_footer(self) -> None: ...
         def open_search(self) -> None: ...
         def close_search(self) -> None: ...
         search_bar: Any
@@ -124,6 +129,9 @@ class ModerationActions:
         except CommandError as exc:
             self._expect(q, -1)
             message = f"{op}: {exc.message}"
+            if exc.code == "conflict" and q is not None:
+                message = f"{op}: {await self._who_changed(q)} Nothing was sent: check it " \
+                          "and try again."
             if done and q is not None:
                 message = f"#{q.id}: {', '.join(done)} done, but {message}"
             self.notify(message, title="Refused", severity="error", markup=False)
@@ -133,6 +141,19 @@ class ModerationActions:
             self.notify(f"{op} failed: {exc}", title="Error", severity="error", markup=False)
             return False
         return True
+
+    async def _who_changed(self, q: Question) -> str:
+        """"#12 was changed by jan (approve) since you saw it." from the question's history
+        (its last entry: the change that made this moderator's copy stale)."""
+        try:
+            history = await self.client.history(q.id)
+        except Exception:  # noqa: BLE001 - the refusal itself is still worth showing
+            history = []
+        if not history:
+            return f"#{q.id} was changed by someone else since you saw it."
+        last = history[-1]
+        return (f"#{q.id} was changed by {clip(last.actor, 40) or 'someone'} "
+                f"({clip(last.action, 30)}) since you saw it.")
 
     def _expect(self, q: Question | None, step: int) -> None:
         """Note a command in flight (+1) or refused (-1), so that its change is shown at once.
@@ -344,9 +365,11 @@ class ModerationActions:
                  lambda yes: self.send("ban", q) if yes else None)
 
     def action_new_question(self) -> None:
+        """A question from the room (or the phone, or a note passed forward): who asked is
+        asked too; left empty, it is credited "From the room", never to the moderator."""
         self.ask(NewQuestionPrompt("New question"),
                  lambda answer: self.send("add", None, {"text": answer[0],
-                                                        "author": answer[1] or None}))
+                                                        "author": answer[1] or FROM_THE_ROOM}))
 
     def action_search(self) -> None:
         self.open_search()
@@ -364,6 +387,7 @@ class ModerationActions:
         self.model.search(query)
         self.queue_list.reset()
         self._show_tabs()
+        self.refresh_footer()
 
     def action_clear_search(self) -> None:
         if self.search_bar.display:
@@ -406,6 +430,7 @@ class ModerationActions:
         self.model.switch(view_id)
         self.queue_list.reset()
         self._show_tabs()
+        self.refresh_footer()
 
     def action_likely_first(self) -> None:
         self.model.set_likely_first(not self.model.likely_first)
@@ -423,3 +448,18 @@ class ModerationActions:
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.app.user_keymap))
+
+    def action_page_urls(self) -> None:
+        self.app.push_screen(UrlsScreen(self.app.page_urls, self.app.urls_note))
+
+    def action_people(self) -> None:
+        self.open_people()
+
+    def open_people(self, then: str | None = None) -> None:
+        """The People view; `then`: one of its actions to run at once (from the palette)."""
+        q = self.current_question()
+        screen = PeopleScreen(self.client, self.model.questions,
+                              suggested=str(q.identity) if q is not None else None)
+        self.app.push_screen(screen)
+        if then is not None:
+            screen.call_after_refresh(screen.run_action, then)

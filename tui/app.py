@@ -3,11 +3,15 @@
 `build_moderator_app(client, ...)` is all `townhall run` (a LocalClient), `townhall connect`
 (a remote client) and `townhall demo` need: the app talks only to `client`. Keys come from
 `keymap.KEYS`, remapped by `[tui] keymap` through Textual's keymap support (binding ids).
+
+What only the application knows comes in as plain values: the page URLs (shown again by
+`ctrl+u`) and `stop_warnings`, which says what quitting would stop (connected pages, live
+sources) so that ctrl+q asks first instead of ending the call's server mid-call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,10 +21,21 @@ from textual.screen import Screen
 from aggregator.client import Client
 
 from .key_order import OrderedKeys
-from .keymap import APP_KEY_IDS, KEYS, display_keys, effective_keys, validate_keymap
+from .keymap import (
+    APP_KEY_IDS,
+    KEYS,
+    PEOPLE_KEYS,
+    display_keys,
+    effective_keys,
+    validate_keymap,
+)
 from .screens.main import MainScreen
+from .screens.modals import ConfirmPrompt
+from .screens.people import PeopleScreen
 
 Clock = Callable[[], datetime]
+#: what quitting would stop, one short phrase each (empty: nothing, quit at once)
+StopWarnings = Callable[[], list[str]]
 
 
 def system_clock() -> datetime:
@@ -37,7 +52,9 @@ class ModeratorApp(OrderedKeys):
 
     def __init__(self, client: Client, *, keymap: dict[str, str] | None = None,
                  meeting_title: str = "Townhall", answerers: list[str] | None = None,
-                 clock: Clock | None = system_clock) -> None:
+                 clock: Clock | None = system_clock,
+                 page_urls: Sequence[tuple[str, str]] = (), urls_note: str | None = None,
+                 stop_warnings: StopWarnings | None = None) -> None:
         super().__init__()
         self.client = client
         self.user_keymap = validate_keymap(keymap)
@@ -49,6 +66,11 @@ class ModeratorApp(OrderedKeys):
         #: messages shown as notifications once the screen is up (e.g. "no config found")
         self.startup_notices: list[str] = []
         self.main: MainScreen | None = None
+        #: (label, URL) of the host page, the overlay and the terminal commands
+        self.page_urls = list(page_urls)
+        self.urls_note = urls_note
+        self.stop_warnings = stop_warnings
+        self._quit_prompt: ConfirmPrompt | None = None
 
     def on_mount(self) -> None:
         self.set_keymap(self.user_keymap)
@@ -64,9 +86,34 @@ class ModeratorApp(OrderedKeys):
         if self.main is not None:
             self.main.action_help()
 
+    async def action_quit(self) -> None:
+        """Quit, after asking when quitting would stop what others rely on (the pages, the
+        moderators connected to this server, live sources). ctrl+q again confirms."""
+        warnings = self.stop_warnings() if self.stop_warnings is not None else []
+        if not warnings or self._quit_prompt is not None:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            self._quit_prompt = None
+            if yes:
+                self.exit()
+
+        self._quit_prompt = ConfirmPrompt(
+            "Quit Townhall?", "Quitting stops this meeting's server and collectors: "
+            + "; ".join(warnings) + ".\nQuit anyway? (y, or ctrl+q again)")
+        self.push_screen(self._quit_prompt, answered)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every moderator action in the command palette, with its key."""
         yield from super().get_system_commands(screen)
+        if isinstance(screen, PeopleScreen):
+            for spec in PEOPLE_KEYS:
+                yield SystemCommand(f"{spec.description} ({self.keys_for(spec.id)})",
+                                    f"binding id: {spec.id}",
+                                    lambda action=spec.action: self.call_later(
+                                        self.run_action, action, screen))
+            return
         if self.main is None or screen is not self.main:
             return
         main = self.main
@@ -77,14 +124,27 @@ class ModeratorApp(OrderedKeys):
                                 f"binding id: {spec.id}",
                                 lambda action=spec.action: self.call_later(
                                     self.run_action, action, main))
+        for spec in PEOPLE_KEYS:  # from the main screen: open People, then the action
+            if spec.action == "close":
+                continue
+            yield SystemCommand(f"{spec.description} ({self.keys_for('people')} "
+                                f"{self.keys_for(spec.id)})", f"binding id: {spec.id}",
+                                lambda action=spec.action: self.call_later(
+                                    main.open_people, action))
 
 
 def build_moderator_app(client: Client, *, keymap: dict[str, str] | None = None,
                         meeting_title: str = "Townhall", answerers: list[str] | None = None,
-                        clock: Clock | None = system_clock) -> ModeratorApp:
+                        clock: Clock | None = system_clock,
+                        page_urls: Sequence[tuple[str, str]] = (),
+                        urls_note: str | None = None,
+                        stop_warnings: StopWarnings | None = None) -> ModeratorApp:
     """The moderator TUI over `client`. Raises ConfigError for an unknown keymap binding id.
 
     `clock` is for tests and snapshots (a fixed time makes the age column stable).
+    `page_urls`: (label, URL) pairs shown by ctrl+u; `urls_note` is said under them.
+    `stop_warnings()`: what quitting would stop; ctrl+q asks first when it is not empty.
     """
     return ModeratorApp(client, keymap=keymap, meeting_title=meeting_title,
-                        answerers=answerers, clock=clock)
+                        answerers=answerers, clock=clock, page_urls=page_urls,
+                        urls_note=urls_note, stop_warnings=stop_warnings)

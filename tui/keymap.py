@@ -37,7 +37,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("approve", "a", "approve", "Approve to the host list", show=True, short="Approve"),
     KeySpec("dismiss", "d", "dismiss", "Dismiss (asks the reason)", show=True, short="Dismiss"),
     KeySpec("restore", "r", "restore",
-            "Restore a dismissed question / reopen an answered one / requeue the live one"),
+            "Restore a dismissed question / reopen an answered one / requeue the live one",
+            short="Restore"),
     KeySpec("go_live", "l", "go_live", "Go live (the host reads it now)", show=True, short="Live"),
     KeySpec("answered", "x", "answered", "Mark answered", show=True, short="Answered"),
     KeySpec("follow_up", "w", "follow_up", "Follow up in writing"),
@@ -69,9 +70,23 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("jump_new", "g,home", "jump_new", "Jump to the newest questions"),
     KeySpec("raw_body", "v", "raw_body", "Detail: email raw body / cleaned text (toggle)"),
     KeySpec("export", "ctrl+e", "export", "Export the questions to a file"),
+    KeySpec("people", "p", "people", "People: bans and linked identities", short="People"),
+    KeySpec("page_urls", "ctrl+u", "page_urls", "Page URLs: the host page and the overlay",
+            short="URLs"),
     KeySpec("help", "question_mark", "help", "Help: every key", show=True, short="Help"),
     KeySpec("command_palette", "ctrl+p", "command_palette", "Command palette"),
     KeySpec("quit", "ctrl+q", "quit", "Quit", show=True, short="Quit"),
+)
+
+#: the People view's keys (tui/screens/people.py)
+PEOPLE_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("unban", "u", "unban", "People: lift the ban on an identity", show=True,
+            short="Unban"),
+    KeySpec("link", "l", "link", "People: link identities as one person", show=True,
+            short="Link"),
+    KeySpec("unlink", "k", "unlink", "People: unlink an identity", show=True, short="Unlink"),
+    KeySpec("people_close", "escape,p", "close", "People: back to the questions", show=True,
+            short="Back"),
 )
 
 #: the list widget's own keys (cursor movement); remappable the same way
@@ -83,7 +98,7 @@ LIST_KEYS: tuple[KeySpec, ...] = (
     KeySpec("last_row", "end", "last_row", "Last row"),
 )
 
-ALL_KEYS: tuple[KeySpec, ...] = KEYS + LIST_KEYS
+ALL_KEYS: tuple[KeySpec, ...] = KEYS + LIST_KEYS + PEOPLE_KEYS
 #: the keys the app holds (they work on every screen); the other KEYS are the main screen's
 APP_KEY_IDS = frozenset({"help", "command_palette", "quit"})
 BINDING_IDS = frozenset(spec.id for spec in ALL_KEYS)

@@ -241,6 +241,9 @@ class QueueModel:
         self._search: AnyIndex | None = None
         self._haystack: dict[int, str] = {}
         self.seq = 0
+        #: source -> id of its newest question (ids grow with arrival): the status line's
+        #: "last message" age per source, for remote moderators too
+        self.newest_by_source: dict[str, int] = {}
 
     def _index_for(self, spec: ViewSpec, questions: Iterable[Question] = ()) -> AnyIndex:
         key = self._key_for(spec)
@@ -261,6 +264,11 @@ class QueueModel:
         self.questions = {q.id: q for q in questions}
         self._haystack = {}
         self.seq = seq
+        newest: dict[str, int] = {}
+        for q in self.questions.values():
+            if q.id > newest.get(q.source, -1):
+                newest[q.source] = q.id
+        self.newest_by_source = newest
         for index in self.indexes.values():
             index.rebuild(self.questions.values())
         self._rebuild_search()
@@ -274,6 +282,8 @@ class QueueModel:
                 continue  # an older copy arriving late (a catch-up overlapping a snapshot)
             if old is None:
                 result.created += 1
+                if new.id > self.newest_by_source.get(new.source, -1):
+                    self.newest_by_source[new.source] = new.id
             self.questions[new.id] = new
             if new.id in self._haystack or old is None:
                 self._haystack[new.id] = search_haystack(new)

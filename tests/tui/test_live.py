@@ -102,7 +102,7 @@ async def test_collector_failure_shows_in_status_line_and_notifies(queue):
     app = build_moderator_app(LocalClient(queue, health, actor="ana"), clock=None)
     async with app.run_test(size=(140, 30), notifications=True) as pilot:
         m = await loaded(pilot)
-        await wait_for(pilot, lambda: "youtube live" in m.status_line.plain)
+        await wait_for(pilot, lambda: "YouTube live" in m.status_line.plain)
         assert "quota spent 120" in m.status_line.plain
         assert "server live" in m.status_line.plain
         health.set("youtube", "backoff", "HTTP 500 [/] from the API",

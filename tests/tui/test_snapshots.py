@@ -12,6 +12,7 @@ from pytest_textual_snapshot import SVGImageExtension
 from .tui_helpers import loaded, make_app, wait_for
 
 import aggregator.decisions
+import aggregator.health
 import aggregator.store
 from aggregator.commands import Command
 from aggregator.health import HealthRegistry
@@ -27,6 +28,7 @@ PINNED = "2022-11-10T14:00:00.000Z"
 def pinned_time(monkeypatch):
     monkeypatch.setattr(aggregator.decisions, "utc_now", lambda: PINNED)
     monkeypatch.setattr(aggregator.store, "utc_now", lambda: PINNED)
+    monkeypatch.setattr(aggregator.health, "utc_now", lambda: PINNED)
 
 
 async def seed(queue) -> None:
@@ -70,7 +72,7 @@ async def test_main_views(queue, pinned_time, snapshot, keys, name):
         await pilot.pause()
         await wait_for(pilot, lambda: "History" in m.detail.plain
                        and "loading" not in m.detail.plain)
-        await wait_for(pilot, lambda: "zoom backoff" in m.status_line.plain)
+        await wait_for(pilot, lambda: "Zoom backoff" in m.status_line.plain)
         await pilot.pause()
         assert app.export_screenshot() == snapshot(extension_class=SVGImageExtension, name=name)
 
@@ -103,3 +105,64 @@ async def test_private_message_modal(queue, pinned_time, snapshot):
         await pilot.pause()
         assert app.export_screenshot() == snapshot(extension_class=SVGImageExtension,
                                                    name="private_modal")
+
+
+def day_health() -> HealthRegistry:
+    """YouTube with its quota details, Zoom live but silent since 14:00, email, the server."""
+    health = HealthRegistry()
+    health.set("youtube", "live", "polling every 1.0 s", quota_spent=1200,
+               quota_daily_units=10000, poll_interval_seconds=1.0)
+    health.set("zoom", "live", "waiting for Zoom webhooks at POST /zoom/webhook")
+    health.set("email", "live", "watching Maildir")
+    health.set("server", "live", "http://127.0.0.1:8765")
+    return health
+
+
+@pytest.mark.parametrize("size,keys,name", [
+    ((80, 24), (), "incoming_80x24"),
+    ((80, 24), ("2",), "host_list_80x24"),
+    ((80, 24), ("5",), "dismissed_80x24"),
+    ((260, 32), (), "incoming_260"),
+])
+async def test_every_source_and_the_whole_row_at_80_and_260_columns(queue, pinned_time, snapshot,
+                                                                    size, keys, name):
+    await seed(queue)
+    await queue.apply(Command(op="tag", question=6, args={"tags": ["Funding", "Annual plan"]}),
+                      "ana")
+    app = build_moderator_app(LocalClient(queue, day_health(), actor="ana"),
+                              meeting_title="Conversation with Maggie", clock=fixed_clock)
+    async with app.run_test(size=size) as pilot:
+        m = await loaded(pilot)
+        await pilot.press(*keys)
+        await wait_for(pilot, lambda: all(f"{name} live" in m.status_line.plain
+                                          for name in ("YouTube", "Zoom", "Email")))
+        assert len(m.status_line.plain) <= size[0]
+        await wait_for(pilot, lambda: "History" in m.detail.plain
+                       and "loading" not in m.detail.plain)
+        await pilot.pause()
+        assert "silent 30m" in m.status_line.plain
+        assert app.export_screenshot() == snapshot(extension_class=SVGImageExtension, name=name)
+
+
+async def test_page_urls_and_people_screens(queue, pinned_time, snapshot):
+    await seed(queue)
+    await queue.apply(Command(op="ban", question=4), "ana")
+    await queue.apply(Command(op="link", args={"identities": ["youtube:id-Ana",
+                                                              "email:ana@example.org"]}), "ana")
+    app = make_app(queue, page_urls=[
+        ("host page (the host's browser)", "http://127.0.0.1:8765/host#token=HOST-TOKEN"),
+        ("stream overlay (OBS browser source)",
+         "http://127.0.0.1:8765/overlay#token=OVERLAY-TOKEN")])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("ctrl+u")
+        await wait_for(pilot, lambda: bool(app.screen.query("#urls-text")))
+        await pilot.pause()
+        assert app.export_screenshot() == snapshot(extension_class=SVGImageExtension,
+                                                   name="page_urls")
+        await pilot.press("escape")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: bool(getattr(app.screen, "rows", None)))
+        await pilot.pause()
+        assert app.export_screenshot() == snapshot(extension_class=SVGImageExtension,
+                                                   name="people")

@@ -1,4 +1,5 @@
-"""The real `townhall run` in a real terminal (tmux): add a manual question, approve it, quit.
+"""The real `townhall run` in a real terminal (tmux): Zoom in the status line, add a manual
+question, approve it, take a new one live with `l`, the page URLs screen, quit (confirmed).
 
 Skipped only when tmux is not installed (`.ci/run` installs it). Uses its own tmux server
 socket, so it never touches anyone's sessions, and kills only that server at the end.
@@ -56,25 +57,39 @@ class Tmux:
         raise AssertionError(f"{text!r} did not appear; the screen was:\n{screen}")
 
 
-def run_command(tmp_path: Path, then: str) -> tuple[Path, str]:
+def run_command(tmp_path: Path, then: str, *, zoom: bool = False) -> tuple[Path, str]:
     """The store path, and a shell command running the real `townhall run` on a fresh config
-    in `tmp_path`, followed by `then` (run once it has exited)."""
+    in `tmp_path` (with the Zoom webhook collector when `zoom`), followed by `then` (run once
+    it has exited)."""
     db = tmp_path / "townhall.db"
     config = tmp_path / "townhall.toml"
     config.write_text(f'[meeting]\ntitle = "Smoke meeting"\n[store]\npath = "{db}"\n'
-                      f'[server]\nport = {free_port()}\n')
-    return db, (f"cd {shlex.quote(str(tmp_path))} && PYTHONPATH={shlex.quote(str(ROOT))} "
+                      f'[server]\nport = {free_port()}\n[tui]\nname = "Smoke"\n'
+                      + ('[zoom]\nenabled = true\n' if zoom else ''))
+    env = ("ZOOM_WEBHOOK_SECRET_TOKEN=smoke-secret TOWNHALL_HOST_TOKEN=smoke-host-token "
+           if zoom else "")
+    # COLUMNS / LINES from the test runner would override the terminal's own size.
+    return db, (f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES && {env}PYTHONPATH={shlex.quote(str(ROOT))} "
                 f"TEXTUAL_ANIMATIONS=none {shlex.quote(sys.executable)} -m townhall run "
                 f"--config {shlex.quote(str(config))}; {then}")
 
 
 def test_run_add_approve_quit(tmp_path: Path):
-    db, command = run_command(tmp_path, "sleep 0.5")
+    db, command = run_command(tmp_path, "sleep 0.5", zoom=True)
     tmux = Tmux()
     env_note = os.environ.get("TERM", "")
     try:
         tmux("new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "35", command)
+        tmux("resize-window", "-t", tmux.session, "-x", "120", "-y", "35")
         tmux.wait_for("1 Incoming (0)")
+        tmux.wait_for("Zoom live")  # the webhook collector, in the status line
+        tmux("send-keys", "-t", tmux.session, "C-u")  # the page URLs, with the host token
+        screen = tmux.wait_for("Page URLs")
+        assert "/host#token=smoke-host-token" in screen, screen
+        time.sleep(0.3)
+        tmux("send-keys", "-t", tmux.session, "Escape")
+        time.sleep(0.3)  # a bare Escape must not merge with the next key
+        tmux.wait_for("Question")  # the list's header: the URLs screen is closed
         tmux("send-keys", "-t", tmux.session, "n")
         tmux.wait_for("New question")
         tmux("send-keys", "-t", tmux.session, "-l", "Is this the smoke test?")
@@ -84,7 +99,20 @@ def test_run_add_approve_quit(tmp_path: Path):
         tmux("send-keys", "-t", tmux.session, "a")
         screen = tmux.wait_for("2 Host list (1)")
         assert "1 Incoming (0)" in screen
-        tmux("send-keys", "-t", tmux.session, "C-q")
+        tmux("send-keys", "-t", tmux.session, "n")  # an urgent one: l takes a new one live
+        tmux.wait_for("New question")
+        tmux("send-keys", "-t", tmux.session, "-l", "Urgent from the floor?")
+        tmux.wait_for("Urgent from the floor?")
+        tmux("send-keys", "-t", tmux.session, "Enter")
+        tmux.wait_for("1 Incoming (1)")
+        tmux("send-keys", "-t", tmux.session, "l")
+        screen = tmux.wait_for("2 Host list (2)")
+        assert "1 Incoming (0)" in screen, screen
+        tmux("send-keys", "-t", tmux.session, "2")
+        tmux.wait_for("LIVE")
+        tmux("send-keys", "-t", tmux.session, "C-q")  # Zoom is live: quitting asks first
+        tmux.wait_for("Quit Townhall?")
+        tmux("send-keys", "-t", tmux.session, "y")
         deadline = time.monotonic() + 15
         while tmux.alive() and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -93,8 +121,9 @@ def test_run_add_approve_quit(tmp_path: Path):
         tmux("kill-server")
     with Store(db, exclusive=False) as store:
         questions = store.load_questions()
-    assert [(q.text, q.status, q.source) for q in questions] == [
-        ("Is this the smoke test?", Status.QUEUED, "manual")]
+    assert [(q.text, q.status, q.source, q.author.name) for q in questions] == [
+        ("Is this the smoke test?", Status.QUEUED, "manual", "From the room"),
+        ("Urgent from the floor?", Status.LIVE, "manual", "From the room")]
 
 
 def test_run_exits_cleanly_on_sigterm(tmp_path: Path):
@@ -106,6 +135,7 @@ def test_run_exits_cleanly_on_sigterm(tmp_path: Path):
     tmux = Tmux()
     try:
         tmux("new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "35", command)
+        tmux("resize-window", "-t", tmux.session, "-x", "120", "-y", "35")
         tmux.wait_for("1 Incoming (0)")
         shell = tmux("display-message", "-p", "-t", tmux.session, "#{pane_pid}").strip()
         children = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True,

@@ -31,6 +31,7 @@ from ..queue_model import VIEWS, QueueModel
 from ..widgets.detail import DetailPane
 from ..widgets.key_footer import KeyFooter
 from ..widgets.queue_list import QueueList
+from ..widgets.rows import received_epoch
 from ..widgets.status_line import BAD_STATES, StatusLine
 
 if TYPE_CHECKING:
@@ -42,11 +43,29 @@ DETAIL_DELAY = 0.05  # seconds the cursor must rest before the detail pane re-re
 SEARCH_PREPARE_STEP = 4_000  # haystacks built per idle step (~6 ms)
 
 
-def tabs_content(model: QueueModel, pending_new: int, jump_key: str) -> Content:
+#: tab labels for narrow terminals, so every view's tab fits in 80 columns
+SHORT_TITLES = {"incoming": "Incoming", "host": "Host", "answered": "Answered",
+                "follow_up": "Follow-up", "dismissed": "Dismissed", "all": "All"}
+SHORTEST_TITLES = {"incoming": "In", "host": "Host", "answered": "Ans", "follow_up": "F-up",
+                   "dismissed": "Dism", "all": "All"}
+
+
+def tab_labels(model: QueueModel, width: int | None) -> list[str]:
+    """" 1 Incoming (3) " per view, in the longest wording that fits `width` cells."""
     counts = model.counts()
+    for titles in ({spec.id: spec.title for spec in VIEWS}, SHORT_TITLES, SHORTEST_TITLES):
+        labels = [f" {n} {titles[spec.id]} ({counts[spec.id]}) " for n, spec in
+                  enumerate(VIEWS, 1)]
+        if width is None or sum(map(len, labels)) <= width:
+            return labels
+    return [f" {n} {SHORTEST_TITLES[spec.id]} {counts[spec.id]}" for n, spec in
+            enumerate(VIEWS, 1)]
+
+
+def tabs_content(model: QueueModel, pending_new: int, jump_key: str,
+                 width: int | None = None) -> Content:
     parts: list[Any] = []
-    for n, spec in enumerate(VIEWS, 1):
-        label = f" {n} {spec.title} ({counts[spec.id]}) "
+    for label, spec in zip(tab_labels(model, width), VIEWS):
         parts.append((label, "reverse bold" if spec.id == model.current else ""))
     if model.current == "incoming" and model.likely_first:
         parts.append((" likely first ", "italic $accent"))
@@ -58,6 +77,24 @@ def tabs_content(model: QueueModel, pending_new: int, jump_key: str) -> Content:
     return Content.assemble(*parts)
 
 
+#: the footer of each view: the keys that view is for (binding id, label; None: the key's own)
+FOOTER_KEYS: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "incoming": (("approve", None), ("go_live", None), ("dismiss", None), ("merge", "Merge"),
+                 ("new_question", None), ("search", None), ("undo", None)),
+    "host": (("go_live", None), ("answered", None), ("next", "Next"), ("move_up", "Up"),
+             ("restore", "Requeue"), ("undo", None)),
+    "answered": (("restore", "Reopen"), ("follow_up", "Follow-up"), ("note", "Note"),
+                 ("search", None), ("undo", None)),
+    "follow_up": (("answered", None), ("restore", "Reopen"), ("note", "Note"),
+                  ("search", None), ("undo", None)),
+    "dismissed": (("restore", "Restore"), ("search", None), ("undo", None)),
+    "all": (("approve", None), ("dismiss", None), ("restore", "Restore"), ("search", None),
+            ("undo", None)),
+}
+#: at the end of every view's footer
+FOOTER_ALWAYS: tuple[tuple[str, str | None], ...] = (("help", None), ("quit", None))
+
+
 class MainScreen(ModerationActions, Screen[None]):
     BINDINGS = [spec.binding() for spec in KEYS if spec.id not in APP_KEY_IDS]
 
@@ -66,9 +103,10 @@ class MainScreen(ModerationActions, Screen[None]):
         super().__init__()
         self.client = client
         self.answerers = answerers
+        self.clock = clock
         self.model = QueueModel()
         self.queue_list = QueueList(self.model, clock, id="queue")
-        self.detail = DetailPane(id="detail")
+        self.detail = DetailPane(clock, id="detail")
         self.status_line = StatusLine(id="status")
         self.tabs = Static(Content(""), markup=False, id="tabs")
         self.search_bar = Input(placeholder="search this view: enter applies (empty clears), "
@@ -88,6 +126,7 @@ class MainScreen(ModerationActions, Screen[None]):
         self._history: dict[int, list[HistoryEntry]] = {}
         self.loaded = False
         self.tabs_plain = ""
+        self._warned_silent: set[str] = set()
 
     @property
     def moderator_app(self) -> ModeratorApp:
@@ -104,11 +143,37 @@ class MainScreen(ModerationActions, Screen[None]):
     def on_mount(self) -> None:
         self.queue_list.focus()
         self.queue_list.tick()
-        self.set_interval(AGE_TICK, self.queue_list.tick)
-        self.status_line.show()
+        self.set_interval(AGE_TICK, self.tick)
+        self._show_status()
         self._show_tabs()
         self.watch(self.queue_list, "pending_new", lambda _n: self._show_tabs(), init=False)
         self._pump()
+
+    def tick(self) -> None:
+        """Ages move on: the list's age column and the status line's last-message ages."""
+        self.queue_list.tick()
+        self._show_status()
+
+    def on_resize(self) -> None:
+        self._show_tabs()
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """The status line with each source's newest message, and a one-time notice when a
+        live source falls silent (a dead webhook looks exactly like a quiet audience)."""
+        line = self.status_line
+        line.now = self.clock() if self.clock is not None else None
+        questions = self.model.questions
+        line.last_arrivals = {
+            source: at for source, qid in self.model.newest_by_source.items()
+            if qid in questions and (at := received_epoch(questions[qid])) is not None}
+        line.show()
+        silent = set(line.silent_sources())
+        for name in sorted(silent - self._warned_silent):
+            self.notify(f"{name}: no message for a while although it is live. Check the "
+                        "source (e.g. Zoom's webhook endpoint) if the audience is active.",
+                        title="Silent source", severity="warning", markup=False, timeout=15)
+        self._warned_silent = silent
 
     # --- events from the client ----------------------------------------------------------
 
@@ -138,7 +203,7 @@ class MainScreen(ModerationActions, Screen[None]):
     def _connection(self, event: ConnectionChanged) -> None:
         self.status_line.connected = event.connected
         self.status_line.connection_reason = event.reason
-        self.status_line.show()
+        self._show_status()
         if event.connected:
             self.notify("Connected to the server.", markup=False)
         else:
@@ -182,6 +247,7 @@ class MainScreen(ModerationActions, Screen[None]):
             if self._health is not None:
                 self._apply_health(self._health)
                 self._health = None
+            self._show_status()
             self._show_tabs()
 
     def _prepare_search_soon(self) -> None:
@@ -193,7 +259,6 @@ class MainScreen(ModerationActions, Screen[None]):
 
     def _apply_health(self, collectors: list[CollectorHealth]) -> None:
         self.status_line.collectors = collectors
-        self.status_line.show()
         for h in collectors:
             before = self._states.get(h.name)
             self._states[h.name] = h.state
@@ -204,9 +269,21 @@ class MainScreen(ModerationActions, Screen[None]):
             self.notify(f"{h.name} {h.state}{why}", title="Collector", severity=severity
                         if h.state != "ended" else "information", markup=False)
 
+    def footer_keys(self) -> tuple[tuple[str, str | None], ...] | None:
+        """The current view's keys, for the footer (see KeyFooter); elsewhere (the search
+        bar) the focused widget's own."""
+        if not self.queue_list.has_focus:
+            return None
+        return FOOTER_KEYS.get(self.model.current, ()) + FOOTER_ALWAYS
+
+    def refresh_footer(self) -> None:
+        for footer in self.query(KeyFooter):
+            footer.bindings_changed(self)
+
     def _show_tabs(self) -> None:
         jump = self.moderator_app.keys_for("jump_new")
-        content = tabs_content(self.model, self.queue_list.pending_new, jump)
+        content = tabs_content(self.model, self.queue_list.pending_new, jump,
+                               self.size.width or None)
         self.tabs_plain = content.plain
         self.tabs.update(content)
 

@@ -140,7 +140,8 @@ class NewQuestionPrompt(Prompt):
         with Vertical(classes="prompt-box"):
             yield self.title_label()
             yield Input(placeholder="the question", id="new-text")
-            yield Input(placeholder="asked by (optional)", id="new-author")
+            yield Label("Who asked? (left empty: “From the room”)", classes="prompt-hint")
+            yield Input(placeholder="From the room", id="new-author")
             yield Label("enter saves, tab to the next field, escape cancels",
                         classes="prompt-hint")
 

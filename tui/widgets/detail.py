@@ -7,7 +7,8 @@ question), fetched by the screen when the cursor settles.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from textual.containers import VerticalScroll
@@ -16,6 +17,7 @@ from textual.widgets import Static
 
 from aggregator.model import HistoryEntry, Question
 
+from ..timefmt import local_when
 from .rows import SOURCE_LABELS, clip, one_line
 
 RAW_BODY_KEYS = ("raw_body", "raw", "body_raw")
@@ -36,7 +38,8 @@ def _field(label: str, value: object) -> tuple[tuple[str, str], str, str]:
 
 
 def detail_content(q: Question, questions: Mapping[int, Question], *, show_raw: bool,
-                   history: list[HistoryEntry] | None) -> Content:
+                   history: list[HistoryEntry] | None, now: datetime | None = None) -> Content:
+    """Everything about `q`; times local and relative to `now` (none: local time alone)."""
     parts: list[Any] = [
         (f"#{q.id}", "bold"), "  ", (SOURCE_LABELS.get(q.source, q.source), "italic"),
         "  ", (str(q.status), "reverse"), "\n\n",
@@ -62,8 +65,8 @@ def detail_content(q: Question, questions: Mapping[int, Question], *, show_raw: 
         parts += _field("URL", q.author.url)
     if len(q.askers) > 1:
         parts += _field("Also asked by", ", ".join(a.name for a in q.askers[1:][:20]))
-    parts += _field("Sent", q.sent_at or "?")
-    parts += _field("Received", q.received_at)
+    parts += _field("Sent", local_when(q.sent_at, now) if q.sent_at else "?")
+    parts += _field("Received", local_when(q.received_at, now))
     parts += _field("Likely a question", f"{q.likely_question:.2f}")
     optional = {"Dismissed because": q.dismiss_reason, "Host list position":
                 None if q.rank is None else q.rank + 1, "Tags": ", ".join(q.tags) or None,
@@ -87,7 +90,7 @@ def detail_content(q: Question, questions: Mapping[int, Question], *, show_raw: 
         parts += [("loading…", "dim"), "\n"]
     for entry in history or []:
         detail = ", ".join(f"{k}={one_line(str(v), 60)}" for k, v in entry.detail.items())
-        parts += [(entry.at[:19].replace("T", " "), "dim"), " ", entry.actor, " ",
+        parts += [(local_when(entry.at, now) if entry.at else "", "dim"), " ", entry.actor, " ",
                   (entry.action, "bold"), " ", detail, "\n"]
     return Content.assemble(*parts)
 
@@ -95,8 +98,10 @@ def detail_content(q: Question, questions: Mapping[int, Question], *, show_raw: 
 class DetailPane(VerticalScroll, can_focus=False):
     """Shows one question; the screen calls `show()` when the cursor or the question changes."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None, *,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
+        self.clock = clock
         self.body = Static(Content("No question selected."), markup=False, id="detail-body")
         self.show_raw = False
         self.plain = ""  # what is shown, as text (tests, and a copy command later)
@@ -107,6 +112,7 @@ class DetailPane(VerticalScroll, can_focus=False):
     def show(self, q: Question | None, questions: Mapping[int, Question],
              history: list[HistoryEntry] | None) -> None:
         content = (Content("No question selected.") if q is None else
-                   detail_content(q, questions, show_raw=self.show_raw, history=history))
+                   detail_content(q, questions, show_raw=self.show_raw, history=history,
+                                  now=self.clock() if self.clock is not None else None))
         self.plain = content.plain
         self.body.update(content)

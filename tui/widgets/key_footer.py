@@ -6,6 +6,10 @@ UI thread's time and a large part of a search's key-to-repaint latency. Textual 
 also leaked every removed key through a `data_bind` watcher (~1.7 MB per search). Here a
 change of bindings re-renders one Static; a click on a key (the key, not its description)
 still presses it.
+
+A screen may say which keys matter now: a `footer_keys()` method returning (binding id, label
+or None) pairs, in order, or None for the usual keys of the focused widget. The main screen uses it so each view's footer shows that view's keys
+(approve in Incoming, answered and next on the host list, restore in Dismissed).
 """
 
 from __future__ import annotations
@@ -52,7 +56,22 @@ class KeyFooter(Static):
         shown: list[tuple[str, str]] = []
         keys: list[str] = []
         seen: set[str] = set()
-        for _node, binding, enabled, _tooltip in screen.active_bindings.values():
+        choose = getattr(screen, "footer_keys", None)
+        chosen = choose() if choose is not None else None
+        if chosen is not None:
+            by_id = {}
+            for _node, binding, enabled, _tooltip in screen.active_bindings.values():
+                if enabled and binding.id and binding.id not in by_id:
+                    by_id[binding.id] = binding
+            for binding_id, label in chosen:
+                binding = by_id.get(binding_id)
+                if binding is not None and binding_id not in seen:
+                    seen.add(binding_id)
+                    shown.append((self.app.get_key_display(binding),
+                                  label or binding.description))
+                    keys.append(binding.key)
+        for _node, binding, enabled, _tooltip in (
+                screen.active_bindings.values() if chosen is None else ()):
             if not binding.show or not enabled or binding.action in seen:
                 continue
             seen.add(binding.action)

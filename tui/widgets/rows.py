@@ -8,11 +8,13 @@ replaced here too: a Segment is written to the terminal as is.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 
+from aggregator.hints import hint_pairs
 from aggregator.model import Question, Status, parse_iso
 from aggregator.privacy import PRIVATE, PRIVATE_CONFIRMED, confirmed, is_private
 
@@ -21,7 +23,49 @@ _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\
 SOURCE_LABELS = {"youtube": "YouTube", "zoom": "Zoom", "email": "Email", "manual": "Manual",
                  "zoom_qa": "ZoomQA"}
 
-NUMBER_W, SOURCE_W, AUTHOR_W, AGE_W, MARKS_W = 7, 8, 16, 5, 22
+#: short source names for narrow terminals (the column is 4 cells there)
+SHORT_SOURCE_LABELS = {"youtube": "YT", "zoom": "Zoom", "email": "Mail", "manual": "Man",
+                       "zoom_qa": "ZmQA"}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Cell widths of the fixed columns; the question text gets the rest of the row.
+
+    Narrow terminals get narrower fixed columns: at 80 columns the old fixed widths left the
+    question 21 cells, the one column a moderator reads.
+    """
+
+    number: int
+    source: int
+    author: int
+    age: int
+    marks: int
+    short_sources: bool = False
+
+    @property
+    def fixed(self) -> int:
+        return self.number + self.source + self.author + self.age + self.marks + 1
+
+
+NARROW = Columns(6, 5, 11, 4, 14, short_sources=True)
+NORMAL = Columns(7, 8, 16, 5, 22)
+WIDE = Columns(7, 8, 20, 5, 32)
+
+
+def columns_for(width: int) -> Columns:
+    if width >= 150:
+        return WIDE
+    if width >= 100:
+        return NORMAL
+    return NARROW
+
+
+#: the widths of a 100-column row (kept for callers that size things by them)
+NUMBER_W, SOURCE_W, AUTHOR_W, AGE_W, MARKS_W = (NORMAL.number, NORMAL.source, NORMAL.author,
+                                                NORMAL.age, NORMAL.marks)
+#: the longest assignee shown whole in the marks column
+ASSIGNEE_MAX = 16
 
 
 def one_line(text: str, max_chars: int) -> str:
@@ -75,40 +119,76 @@ def private_mark(q: Question) -> str:
     return "PRIV" if not confirmed(q) else "PRIV✓"
 
 
-def marks_text(q: Question) -> str:
-    """Private mark, status of interest, star, tags, assignee, merged askers, flags, edited."""
-    parts: list[str] = []
+def mark_parts(q: Question) -> tuple[list[str], list[str]]:
+    """The marks of a row as (never cut, cut first when the column is short).
+
+    Never cut: why it was dismissed, the private mark, LIVE, the star, the assignee, the
+    number of askers. Cut first: the duplicate hint, tags, flags, the edited mark.
+    """
+    whole: list[str] = []
+    if q.status is Status.DISMISSED and q.dismiss_reason:
+        whole.append(q.dismiss_reason.replace("_", " "))
     if is_private(q):
-        parts.append(private_mark(q))
+        whole.append(private_mark(q))
     if q.status is Status.LIVE:
-        parts.append("LIVE")
+        whole.append("LIVE")
     if q.starred:
-        parts.append("★")
-    if q.tags:
-        parts.append("#" + ",".join(q.tags))
+        whole.append("★")
     if q.assignee:
-        parts.append("→" + q.assignee)
+        whole.append("→" + one_line(q.assignee, ASSIGNEE_MAX)[:ASSIGNEE_MAX])
     if len(q.askers) > 1:
-        parts.append(f"+{len(q.askers) - 1}")
-    parts.extend("!" + flag for flag in q.flags if flag not in PRIVATE_FLAGS)
+        whole.append(f"+{len(q.askers) - 1}")
+    optional: list[str] = []
+    similar = hint_pairs(q.meta, limit=1) if q.meta else []
+    if similar and q.status is not Status.DISMISSED:
+        optional.append(f"≈#{similar[0][0]}")
+    optional.extend("#" + one_line(tag, 40) for tag in q.tags)
+    optional.extend("!" + flag for flag in q.flags if flag not in PRIVATE_FLAGS)
     if q.edited_text:
-        parts.append("✎")
-    return " ".join(parts)
+        optional.append("✎")
+    return whole, optional
+
+
+def marks_text(q: Question) -> str:
+    """Dismiss reason, private mark, LIVE, star, assignee, askers, duplicate hint, tags
+    (`#Funding #Annual plan`), flags, edited."""
+    whole, optional = mark_parts(q)
+    return " ".join(whole + optional)
+
+
+def fit_marks(q: Question, width: int) -> str:
+    """The marks in at least `width` cells: the never-cut ones whole (the row's text gives
+    way when they need more), then the others while they fit, the last one cut."""
+    whole, optional = mark_parts(q)
+    text = " ".join(whole)
+    for part in optional:
+        candidate = f"{text} {part}" if text else part
+        if cell_len(candidate) <= width:
+            text = candidate
+            continue
+        room = width - cell_len(text) - (1 if text else 0)
+        if room >= 3:
+            text = (f"{text} " if text else "") + fit(part, room)
+        break
+    return text if cell_len(text) >= width else set_cell_size(text, width)
 
 
 def row_segments(q: Question, width: int, now: float | None, received: float | None,
                  base: Style, dim: Style, accent: Style) -> list[Segment]:
     """The row for `q` in exactly `width` cells."""
-    number = f"#{q.id}".rjust(NUMBER_W - 1) + " "
-    source = fit(SOURCE_LABELS.get(q.source, q.source), SOURCE_W - 1) + " "
-    author = fit(one_line(q.author.name, AUTHOR_W), AUTHOR_W - 1) + " "
-    age = age_text(received, now).rjust(AGE_W - 1) + " " if now is not None else " " * AGE_W
-    marks = fit(one_line(marks_text(q), MARKS_W), MARKS_W)
-    text_w = width - NUMBER_W - SOURCE_W - AUTHOR_W - AGE_W - MARKS_W - 1
+    cols = columns_for(width)
+    labels = SHORT_SOURCE_LABELS if cols.short_sources else SOURCE_LABELS
+    number = fit(f"#{q.id}".rjust(cols.number - 1), cols.number - 1) + " "
+    source = fit(labels.get(q.source, q.source), cols.source - 1) + " "
+    author = fit(one_line(q.author.name, cols.author), cols.author - 1) + " "
+    age = (age_text(received, now).rjust(cols.age - 1) + " " if now is not None
+           else " " * cols.age)
+    marks = fit_marks(q, cols.marks)
+    text_w = width - cols.fixed - (cell_len(marks) - cols.marks)
     if text_w < 10:  # a narrow terminal: drop the marks and the author before the text
-        marks, text_w = "", text_w + MARKS_W
+        marks, text_w = "", width - cols.fixed + cols.marks
     if text_w < 10:
-        author, text_w = "", text_w + AUTHOR_W
+        author, text_w = "", text_w + cols.author
     text = fit(one_line(q.display_text, max(text_w, 0)), max(text_w, 0)) + " "
     segments = [
         Segment(number, base + dim),
@@ -122,7 +202,10 @@ def row_segments(q: Question, width: int, now: float | None, received: float | N
 
 
 def header_segments(width: int, style: Style) -> list[Segment]:
-    text_w = max(width - NUMBER_W - SOURCE_W - AUTHOR_W - AGE_W - MARKS_W - 1, 0)
-    line = ("#".rjust(NUMBER_W - 1) + " " + fit("Source", SOURCE_W) + fit("Author", AUTHOR_W)
-            + fit("Question", text_w + 1) + "Age".rjust(AGE_W - 1) + " " + fit("Marks", MARKS_W))
+    cols = columns_for(width)
+    text_w = max(width - cols.fixed, 0)
+    line = ("#".rjust(cols.number - 1) + " " + fit("Src" if cols.short_sources else "Source",
+                                                   cols.source)
+            + fit("Author", cols.author) + fit("Question", text_w + 1)
+            + "Age".rjust(cols.age - 1) + " " + fit("Marks", cols.marks))
     return [Segment(fit(line, width), style)]
