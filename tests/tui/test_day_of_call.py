@@ -17,7 +17,7 @@ from aggregator.commands import Command
 from aggregator.config import Config, TuiConfig
 from aggregator.health import CollectorHealth, HealthRegistry
 from aggregator.client import LocalClient
-from aggregator.model import Author, Question, Status
+from aggregator.model import Author, Hint, Question, Status
 from aggregator.server.ws import SESSIONS
 from tests.conftest import incoming
 from townhall.run import moderator_name, stop_warnings
@@ -309,7 +309,7 @@ def test_the_marks_never_cut_the_assignee_or_live(width):
 def test_the_dismissed_reason_and_the_duplicate_hint_are_in_the_row():
     dismissed = question(status=Status.DISMISSED, dismiss_reason="off_topic")
     assert "off topic" in row(dismissed, 80)
-    duplicate = question(meta={"similar": [{"id": 3, "score": 0.91}]})
+    duplicate = question(similar=(Hint(3, 0.91),))
     assert "≈#3" in row(duplicate, 80)
 
 

@@ -14,7 +14,6 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 
-from aggregator.hints import hint_pairs
 from aggregator.model import Question, Status, parse_iso
 from aggregator.privacy import PRIVATE, PRIVATE_CONFIRMED, confirmed, is_private
 
@@ -139,9 +138,8 @@ def mark_parts(q: Question) -> tuple[list[str], list[str]]:
     if len(q.askers) > 1:
         whole.append(f"+{len(q.askers) - 1}")
     optional: list[str] = []
-    similar = hint_pairs(q.meta, limit=1) if q.meta else []
-    if similar and q.status is not Status.DISMISSED:
-        optional.append(f"≈#{similar[0][0]}")
+    if q.similar and q.status is not Status.DISMISSED:
+        optional.append(f"≈#{q.similar[0].id}")
     optional.extend("#" + one_line(tag, 40) for tag in q.tags)
     optional.extend("!" + flag for flag in q.flags if flag not in PRIVATE_FLAGS)
     if q.edited_text:
