@@ -1,7 +1,7 @@
-"""The one interface the TUIs use to reach a queue, wherever it runs (design.md section 2).
+"""The one interface the TUIs use to reach a queue, wherever it runs.
 
-`LocalClient` talks to a QuestionQueue in the same process; `RemoteClient` (server/ws client
-side) speaks the websocket protocol of design.md section 7. Screens only ever see `Client`, so
+`LocalClient` talks to a QuestionQueue in the same process; `RemoteClient` (remote.py) speaks
+the websocket protocol whose frames are typed in protocol.py. Screens only ever see `Client`, so
 they cannot tell which one they have.
 """
 

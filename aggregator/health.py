@@ -1,7 +1,8 @@
-"""Collectors' health (design.md section 5): what the TUI status line and /healthz show.
+"""Collectors' health: what the TUI status line and /healthz show.
 
-A collector reports its state here; it never raises past its supervisor. The registry also
-counts arrivals per source so the status line can show messages per minute.
+A collector reports its state here; it never raises past its supervisor (collectors/base.py),
+so one failing source never stops the process or the others. The registry also counts arrivals
+per source so the status line can show messages per minute.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""`townhall import FILE.json`: load a JSON export back into an empty store (issue 8).
+"""`townhall import FILE.json`: load a JSON export back into an empty store.
 
-The file is outside input, so it is checked before anything is written: every entry must be a
-valid `Question` (the JSON export contract, design.md section 3), timestamps must be ISO-8601,
-ids and (source, external_id) must be unique, a merged question must point at one in the file,
-at most one may be live. Every problem is reported with the entry's position and id, all at
-once (up to `MAX_REPORTED`). User-visible text is cleaned again as at ingestion (`clean_text`
-and `clean_line` are idempotent, so an export made by Townhall comes back unchanged).
+The file is outside input, so it is checked before anything is written: every entry must be a valid
+`Question` (the export writes every field under its name in model.py), timestamps must be ISO-8601,
+ids and (source, external_id) must be unique, a merged question must point at one in the file, at
+most one may be live. Every problem is reported with the entry's position and id, all at once (up to
+`MAX_REPORTED`). User-visible text is cleaned again as at ingestion (`clean_text` and `clean_line`
+are idempotent, so an export made by Townhall comes back unchanged).
 
 The history of each question becomes rows of the `changes` table, so the question's history,
 the answer order of the notes page and a second export are what they were: export -> import ->

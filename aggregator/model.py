@@ -171,11 +171,6 @@ class Question(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    def evolve(self, **changes: Any) -> Question:
-        """A copy with `changes` applied and the version bumped."""
-        changes.setdefault("version", self.version + 1)
-        return msgspec.structs.replace(self, **changes)
-
     def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
         data = msgspec.to_builtins(self)
         if not with_history:
@@ -248,13 +243,15 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-# --- the status machine (design.md section 3) ------------------------------------------------
+# --- the status machine -------------------------------------------------------------------------
 #
-# Where the design's diagram is silent we allow a few more edges a moderator needs mid-call, each
-# reversible with `undo`: dismiss also from the host list and the follow-up list (a question
-# turns out to be spam after approval), follow_up also straight from new or live (a question
-# sent in advance that the call will not reach), answered also from the host list (covered by an
-# earlier answer). Merging is allowed from every status that is not final.
+# The main road: new -approve-> queued -go_live-> live -answered-> answered; dismissed questions can
+# be restored, answered and follow_up ones reopened, a live one requeued. Beyond it we allow a few
+# more edges a moderator needs mid-call, each reversible with `undo`: dismiss also from the host
+# list and the follow-up list (a question turns out to be spam after approval), follow_up also
+# straight from new or live (a question sent in advance that the call will not reach), answered also
+# from the host list (covered by an earlier answer). Merging is allowed from every status that is
+# not final.
 
 _OPEN_OR_LATER = frozenset({Status.NEW, Status.QUEUED, Status.FOLLOW_UP})
 

@@ -46,7 +46,7 @@ class SubmitResult(NamedTuple):
 
 
 class Triage(Protocol):
-    """Pure rules applied at ingestion (triage.py); the queue only needs this one call."""
+    """Pure rules applied at ingestion (aggregator/triage/); the queue only needs this one call."""
 
     def assess(self, text: str, source: str) -> Assessment: ...
 

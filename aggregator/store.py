@@ -1,9 +1,9 @@
 """SQLite persistence: schema and migrations, group commit, checkpoints, the change/audit log.
 
-Durability rules (design.md section 4): WAL with synchronous=FULL; a collector's messages and
-its checkpoint are written in one transaction; `UNIQUE(source, external_id)` makes every source
-idempotent. Every change to a question is a row in `changes` with a global `seq`, the state
-before and after, the actor and the command: it is the audit log, the question's history, and
+Durability rules (all of them in docs/architecture.md): WAL with synchronous=FULL; a collector's
+messages and its checkpoint are written in one transaction; `UNIQUE(source, external_id)` makes
+every source idempotent. Every change to a question is a row in `changes` with a global `seq`, the
+state before and after, the actor and the command: it is the audit log, the question's history, and
 what a reconnecting client replays.
 
 Writes go through group commit (group_commit.py): the queue's owner task hands over a batch of

@@ -2,7 +2,7 @@
 
 OAuth is needed only to find the chat of your own live broadcast without naming the video
 (`liveBroadcasts.list`), or to read a chat an API key may not see; an API key is enough for a
-public or unlisted video's chat (youtube.md section 2.1).
+public or unlisted video's chat (`videos.list` and `liveChatMessages.list` accept a key).
 
 The installed-app flow (google-auth-oauthlib `run_local_server`) opens the consent page; the
 token file (`creds.to_json()`, which holds the refresh token) is written owner-only (0600),

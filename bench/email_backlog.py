@@ -5,7 +5,7 @@ questions, HTML, quoted replies, excluded subjects, auto-replies, thread replies
 IMAP collector runs under `supervise()` into a real store and queue. Measured: time until the
 checkpoint covers every mail, peak resident memory of this process, the progress the collector
 showed in its health while catching up, and afterwards the IDLE latency of single new mails.
-Targets (issue 5): at most 30 s and at most 200 MB.
+Targets (BENCHMARKS.md, "Email collector"): at most 30 s and at most 200 MB.
 
 Run: python -m bench.email_backlog [--mails 2000]
 """

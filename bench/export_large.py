@@ -1,4 +1,4 @@
-"""Benchmark "export" (issue 8): each format written from 100,000 questions.
+"""Benchmark "export": each format written from 100,000 questions.
 
 Target: every format in at most 3 s and 400 MB resident memory. Each export runs as the real
 `townhall export ... -o FILE` in its own process, so the time includes interpreter start and

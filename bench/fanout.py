@@ -1,4 +1,4 @@
-"""Websocket fan-out (issue 7): commit-to-every-client latency under load.
+"""Websocket fan-out: commit-to-every-client latency under load.
 
 5 moderator clients and 20 page clients (10 host, 10 overlay) stay connected to a real
 `townhall` server (a separate process, so clients and server do not share a core) while

@@ -1,4 +1,4 @@
-"""Store and queue benchmarks (issue 2): group-commit throughput, command rate, cold start.
+"""Store and queue benchmarks: group-commit throughput, command rate, cold start.
 
     python -m bench.store_bench [--quick]
 

@@ -1,4 +1,4 @@
-"""Benchmark: signed Zoom webhooks over real HTTP on loopback (issue 3, block "zoom").
+"""Benchmark: signed Zoom webhooks over real HTTP on loopback (block "zoom" of BENCHMARKS.md).
 
 The Townhall runtime (aiohttp server, Zoom webhook collector, queue, SQLite store with
 synchronous=FULL) runs in this process; the load comes from a separate process

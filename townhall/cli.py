@@ -1,4 +1,4 @@
-"""The `townhall` command (design.md section 8).
+"""The `townhall` command: one subcommand per job (README.md, "Commands", lists them).
 
 Exit status: 0 success, 1 a runtime failure (the message says what), 2 bad usage or bad config.
 """

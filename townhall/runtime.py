@@ -1,4 +1,4 @@
-"""The process wiring of design.md section 2, shared by `run`, `serve` and `demo`.
+"""The process wiring (docs/architecture.md, "The layers"), shared by `run`, `serve` and `demo`.
 
 `Runtime` starts the store, the queue, the server and the collectors, in that order, and stops
 them in reverse: collectors first (nothing new arrives), then the server, then the queue's

@@ -1,4 +1,4 @@
-"""Which mails count as questions: subject rules and the auto-reply/bounce filter (email.md §5).
+"""Which mails count as questions: subject rules and the auto-reply/bounce filter.
 
 Pure functions over decoded header values, so the rules live and are tested in one place (a
 table of cases in tests/unit/test_email_rules.py). The phrases themselves come from `[email]`

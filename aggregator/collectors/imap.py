@@ -1,4 +1,4 @@
-"""The IMAP collector: IMAPClient in one worker thread behind an asyncio adapter (email.md §1.6).
+"""The IMAP collector: IMAPClient in one worker thread behind an asyncio adapter.
 
 Why a thread: IMAPClient is synchronous and `asyncio.to_thread` cannot interrupt a blocked call,
 so one dedicated thread owns the connection for its whole life, IDLEs in one-second

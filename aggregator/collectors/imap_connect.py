@@ -1,4 +1,7 @@
-"""Opening an authenticated IMAP connection safely (email.md §1.3, §3; safety.md §6).
+"""Opening an authenticated IMAP connection safely.
+
+Gmail and Microsoft 365 no longer take a plain password over IMAP: an app password or SASL
+XOAUTH2 (docs/platforms.md, Email).
 
 - TLS on connect (`security = "tls"`, port 993), STARTTLS (`"starttls"`, port 143), or plain
   text (`"plain"`), which is refused for anything but a loopback address unless

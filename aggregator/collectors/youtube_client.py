@@ -1,14 +1,15 @@
 """The YouTube Data API through google-api-python-client, callable from asyncio.
 
-The Google client is synchronous and `httplib2.Http` is not thread-safe (youtube.md section
-6.4): every call runs in a worker thread (`asyncio.to_thread`) with an HTTP object made for that
-call alone and closed after it. The service object is built once from the bundled (static)
-discovery document, so building it makes no network call.
+The Google client is synchronous and `httplib2.Http` is not thread-safe (the client's own
+docs/thread_safety.md says each thread needs its own): every call runs in a worker thread
+(`asyncio.to_thread`) with an HTTP object made for that call alone and closed after it. The service
+object is built once from the bundled (static) discovery document, so building it makes no network
+call.
 
 Errors become `ApiError(kind, ...)`, decided by the reason code in the body,
 `error.errors[0].reason` (never `HttpError.reason`, which is the human message), then by the
-HTTP status (youtube.md section 5). The request URL carries the API key (`key=`), so neither it
-nor `str(HttpError)` is ever put into a message or a log line.
+HTTP status (docs/platforms.md, YouTube, lists the reason codes). The request URL carries the
+API key (`key=`), so neither it nor `str(HttpError)` is ever put into a message or a log line.
 """
 
 from __future__ import annotations

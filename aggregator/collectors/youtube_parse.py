@@ -2,9 +2,9 @@
 
 Pure functions, no I/O. Every field of a response may be missing, of the wrong type or
 hostile; nothing here raises on bad data: an item we cannot use is skipped, and text goes
-through `clean_text` / `clean_line` once, here, at ingestion (safety.md section 2).
+through `clean_text` / `clean_line` once, here, at ingestion (aggregator/sanitize.py says why).
 
-Mapping of `snippet.type` (youtube.md section 1.4, issue 4):
+Mapping of `snippet.type` (the types are listed in docs/platforms.md, YouTube):
 - textMessageEvent -> a question;
 - superChatEvent, superStickerEvent, memberMilestoneChatEvent with a `userComment` -> a
   question flagged `superchat` (a sticker or milestone without a comment has nothing to ask);

@@ -1,6 +1,6 @@
 """The YouTube quota planner: how often we may poll so the meeting never runs out of quota.
 
-Pure functions, no I/O, so the arithmetic is testable on its own (youtube.md section 3).
+Pure functions, no I/O, so the arithmetic is testable on its own.
 
 The Data API gives a project `daily_quota_units` (10,000 by default) per Pacific day; every
 call costs units, even a failed one (`liveChatMessages.list` 5, `videos.list` 1). Honouring
@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
-#: Units per call (youtube.md section 3). liveBroadcasts.list is not in the reference
-#: (UNCONFIRMED); Google's quota table lists 1 for list methods, and it runs rarely.
+#: Units per call, as Google publishes them for the first two. The cost of liveBroadcasts.list
+#: is not published; Google's quota table lists 1 for list methods, and it runs rarely.
 COSTS = {
     "liveChatMessages.list": 5,
     "videos.list": 1,

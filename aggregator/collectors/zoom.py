@@ -1,6 +1,7 @@
 """The Zoom collector, webhook mode: `POST /zoom/webhook` on the Townhall server.
 
-Zoom's delivery rules (reference/zoom.md section 5) decide every status code here:
+Zoom's delivery rules (docs/platforms.md, Zoom: a 2xx within 3 s is success, only 5xx and
+transport failures are retried) decide every status code here:
 - 2xx means "stored": the answer goes out only after the commit, so an acknowledged chat
   message is on disk. A redelivery of the same `message_id` is answered 200 and stored once.
 - 5xx makes Zoom retry (after 5, 20 and 60 minutes): used when the store fails or the collector

@@ -1,4 +1,4 @@
-"""Server-to-Server OAuth access tokens for Zoom (reference/zoom.md section 7).
+"""Server-to-Server OAuth access tokens for Zoom, each valid for an hour (docs/platforms.md).
 
 Used by the websocket collector (the token goes into the connection URL) and by
 `townhall zoom-import-qa` (a Bearer token for the REST API). Zoom's documents disagree on the

@@ -1,4 +1,4 @@
-"""The Zoom collector, websocket mode: Zoom's WebSocket event delivery (reference/zoom.md 7).
+"""The Zoom collector, websocket mode: Zoom's WebSocket event delivery (docs/platforms.md, Zoom).
 
 No public HTTPS address is needed: Townhall connects out to the subscription URL with an S2S
 OAuth token in the query string, sends the application heartbeat `{"module":"heartbeat"}` every

@@ -8,7 +8,7 @@ the queue's event loop without blocking it. One module per rule:
 - `question`: `likely_question` (0..1) and `QUESTION_THRESHOLD`
 - `topics`: `topic_tags` from `[triage] topics`
 - `civility`: the `uncivil` flag (word list, shouting, repeated insults)
-- `similar`: `DuplicateIndex`, the duplicate hints stored in `meta["similar"]`
+- `similar`: `DuplicateIndex`, the duplicate hints a question keeps in its `similar` field
 - `rules`: `Rules`, all of the above as the queue's `Triage`
 """
 

@@ -1,4 +1,4 @@
-"""Crash safety: SIGKILL a process mid-ingestion, again and again (design.md section 4).
+"""Crash safety: SIGKILL a process mid-ingestion, again and again: acknowledged means on disk.
 
 The child redelivers every single message from the start on each run (as a source that
 delivers at least once would) and, like a collector, resumes its batches from the committed

@@ -1,5 +1,5 @@
 """The IMAP collector against a real IMAP server: pymap on a free loopback port, started here,
-mail put in with IMAP APPEND (reference/email.md §6.1). No mocks."""
+mail put in with IMAP APPEND. No mocks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""aggregator/ never loads textual or rich (design.md section 2), checked in fresh interpreters."""
+"""aggregator/ never loads textual or rich (the headless `serve` must not pay for a UI it does
+not draw), checked in fresh interpreters."""
 
 import pkgutil
 import subprocess

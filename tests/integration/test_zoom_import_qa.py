@@ -1,5 +1,5 @@
 """`townhall zoom-import-qa` as a real subprocess against a local server answering the Q&A report
-(tests.support.zoom_cloud, shaped as in reference/zoom.md section 6.2)."""
+(tests.support.zoom_cloud, shaped as Zoom documents it: docs/platforms.md, Zoom, Q&A)."""
 
 from __future__ import annotations
 

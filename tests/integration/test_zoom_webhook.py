@@ -1,7 +1,7 @@
 """Zoom webhook mode against the real Townhall server on a loopback port.
 
 Requests are signed exactly as Zoom signs them (townhall.simulators.zoom_sender) and shaped as
-in reference/zoom.md, with non-ASCII and emoji text.
+as Zoom documents them (docs/platforms.md, Zoom), with non-ASCII and emoji text.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Zoom websocket mode against a local server playing Zoom (token endpoint + event websocket).
 
 The collector uses the real `websockets` client; the server (tests.support.zoom_cloud)
-speaks the frames of reference/zoom.md section 7.
+speaks Zoom's frames: `build_connection`, heartbeat acknowledgements and `message`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A real IMAP server (pymap, maildir backend) on a free loopback port, for tests, the
-benchmark and a local demo (reference/email.md §6.1).
+benchmark and a local demo.
 
 The maildir backend (not the in-memory one) keeps the mailbox across a kill and restart, which
 the reconnect tests need, and deleting its `dovecot-uidlist` renumbers the mailbox with a new

@@ -3,11 +3,11 @@
 One aiohttp app on loopback serves what Townhall calls at Zoom:
 - `POST /oauth/token`: Server-to-Server OAuth (HTTP Basic client auth, `grant_type` in the
   query, `account_id` for `account_credentials`), tokens with a configurable lifetime;
-- `GET /ws`: WebSocket event delivery with the frames of reference/zoom.md section 7
-  (`build_connection`, heartbeat acknowledgements, `message` frames whose `content` is a JSON
-  string), refusing unknown or expired tokens with `"success": false`;
-- `GET /v2/report/webinars/{id}/qa` and `/v2/report/meetings/{id}/qa`: the Q&A report
-  (section 6.2), Bearer token required;
+- `GET /ws`: WebSocket event delivery with Zoom's frames (`build_connection`, heartbeat
+  acknowledgements, `message` frames whose `content` is a JSON string), refusing unknown or
+  expired tokens with `"success": false`;
+- `GET /v2/report/webinars/{id}/qa` and `/v2/report/meetings/{id}/qa`: the Q&A report, Bearer
+  token required;
 - `GET /v2/past_webinars/{id}/qa` and `/v2/past_meetings/{id}/qa`: the shorter Q&A list Zoom
   serves without the reports feature (no question ids, no times).
 

@@ -1,4 +1,4 @@
-"""Parsing hostile and unusual mail into questions (reference/email.md §4)."""
+"""Parsing hostile and unusual mail into questions (aggregator/collectors/email_parse.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from aggregator.collectors.email_parse import evaluate, html_to_text, parse_mail
 from townhall.simulators.mail_writer import build_mail
 from tests.support.email_helpers import RULES
 
-# The header crashes of policy.default listed in reference/email.md §4.1
+# Headers that make the stdlib's policy.default raise (an unclosed quote, a bracketed
+# Message-ID as Exchange writes it, an encoded newline in a name, a parameter without a value)
 BROKEN = [
     b'To: "\r\nFrom: a@example.org\r\nSubject: Question for Maggie\r\n\r\nQ1?\r\n',
     b"Message-ID: <[b378@microsoft.com]>\r\nFrom: a@example.org\r\n"

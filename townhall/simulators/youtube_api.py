@@ -1,7 +1,8 @@
 """A fake YouTube Data API (aiohttp) for tests, benchmarks and `townhall demo`.
 
 It answers the real google-api-python-client when the client is built with
-`client_options={"api_endpoint": fake.url}`, in the shapes of youtube.md sections 1 and 5:
+`client_options={"api_endpoint": fake.url}`, with the response and error shapes of the real
+Data API (docs/platforms.md, YouTube):
 
 - `GET /youtube/v3/videos?part=liveStreamingDetails&id=V` (1 unit)
 - `GET /youtube/v3/liveBroadcasts?part=snippet&broadcastStatus=active` (OAuth only, 1 unit)

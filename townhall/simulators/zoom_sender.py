@@ -1,4 +1,4 @@
-"""Signed Zoom webhooks, built and sent exactly as Zoom sends them (reference/zoom.md 2-4).
+"""Signed Zoom webhooks, built and sent exactly as Zoom sends them (docs/platforms.md, Zoom).
 
 The body is compact JSON with non-ASCII left as UTF-8 (what Zoom sends); the signature is
 computed over those exact bytes with the same function the receiver uses, so a test that passes
@@ -25,7 +25,8 @@ def chat_event(text: str, *, message_id: str | None = None, sender_name: str = "
                recipient_type: str = "everyone", kind: str = "meeting",
                meeting_id: int = 85746065432, meeting_uuid: str = "4444AAAiAAAAAiAiAiiAii==",
                event_ts_ms: int | None = None, **extra: Any) -> dict[str, Any]:
-    """A `meeting.chat_message_sent` (or `webinar.`) body shaped as in reference/zoom.md 3.1."""
+    """A `meeting.chat_message_sent` (or `webinar.`) body: the envelope with `event_ts` in ms,
+    the message under `payload.object.chat_message`."""
     now_ms = event_ts_ms if event_ts_ms is not None else int(time.time() * 1000)
     chat: dict[str, Any] = {
         "date_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now_ms / 1000)),
