@@ -52,7 +52,7 @@ async def _load(url: str, rate: float, seconds: float, seed: int) -> dict[str, A
     else another opened. Reports each message's scheduled send time and the time of its 200."""
     from urllib.parse import urlsplit
 
-    from aggregator.simulators.zoom_sender import chat_event, encode, signed_headers
+    from townhall.simulators.zoom_sender import chat_event, encode, signed_headers
     from bench.zoom_webhooks import _Connection
 
     parts = urlsplit(url)
@@ -178,7 +178,7 @@ async def _bench(seconds: float, questions: int) -> tuple[str, dict[int, float |
     from aggregator.client import LocalClient
     from aggregator.collectors.zoom import WEBHOOK_PATH
     from aggregator.config import parse_config
-    from aggregator.runtime import Runtime
+    from townhall.runtime import Runtime
     from bench.tui import seed
     from bench.zoom_webhooks import logging_off
     from tui.app import build_moderator_app

@@ -1,7 +1,7 @@
 """`townhall run`: the store, queue, server and collectors, and the moderator TUI, one process.
 
-The wiring of design.md section 2: this outer asyncio main owns everything through `Runtime`,
-awaits `app.run_async()`, and shuts down in `finally` in a fixed order (the client, then the
+The wiring described in docs/architecture.md ("The layers"): this outer asyncio main owns
+everything through `Runtime`, awaits `app.run_async()`, and shuts down in `finally` in a fixed order (the client, then the
 collectors, the server and the store, by Runtime's exit). Nothing depends on Textual's worker
 cleanup.
 

@@ -1,4 +1,4 @@
-"""Every moderator key as a binding with an id (design.md section 10), and `[tui] keymap`.
+"""Every moderator key as a binding with an id (README.md, "Moderator keys"), and `[tui] keymap`.
 
 The ids are the public names users remap in config (`[tui] keymap = { approve = "y" }`): they
 never change meaning. The table here is the one source for the app's bindings, the help screen,

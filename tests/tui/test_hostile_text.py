@@ -1,4 +1,5 @@
-"""Hostile text (safety.md section 3.3): never crashes the UI, never runs an action, shown literally."""
+"""Hostile text (docs/platforms.md, "Untrusted text"): never crashes the UI, never runs an
+action, shown literally."""
 
 from __future__ import annotations
 
