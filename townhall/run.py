@@ -1,9 +1,9 @@
 """`townhall run`: the store, queue, server and collectors, and the moderator TUI, one process.
 
 The wiring described in docs/architecture.md ("The layers"): this outer asyncio main owns
-everything through `Runtime`, awaits `app.run_async()`, and shuts down in `finally` in a fixed order (the client, then the
-collectors, the server and the store, by Runtime's exit). Nothing depends on Textual's worker
-cleanup.
+everything through `Runtime`, awaits `app.run_async()`, and shuts down in `finally` in a fixed
+order (the client, then the collectors, the server and the store, by Runtime's exit). Nothing
+depends on Textual's worker cleanup.
 
 The TUI is given what only this process knows: the page URLs with their tokens (ctrl+u shows
 them again; before the TUI starts they would be hidden by the alternate screen) and what
