@@ -70,16 +70,22 @@ async def _load(url: str, rate: float, seconds: float, seed: int) -> dict[str, A
 
     async def send(index: int, due: float) -> None:
         message_id, raw, headers = requests[index]
-        conn = idle.pop() if idle else _Connection(parts.hostname or "127.0.0.1",
-                                                    parts.port or 80, parts.path)
         scheduled[message_id] = due
-        try:
-            status, _ = await conn.post(raw, headers)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            conn.close()
-            status = -1
-        else:
-            idle.append(conn)
+        status = -1
+        # A kept-alive connection the server closed meanwhile (idle longer than its keep-alive
+        # timeout) fails before any answer: like any HTTP client, try once more on a new one.
+        for reused in (bool(idle), False):
+            conn = idle.pop() if reused else _Connection(parts.hostname or "127.0.0.1",
+                                                         parts.port or 80, parts.path)
+            try:
+                status, _ = await conn.post(raw, headers)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                conn.close()
+                if reused:
+                    continue
+            else:
+                idle.append(conn)
+            break
         statuses[str(status)] = statuses.get(str(status), 0) + 1
         if status == 200:
             acked[message_id] = time.monotonic()

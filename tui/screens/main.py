@@ -37,7 +37,7 @@ from ..widgets.status_line import BAD_STATES, StatusLine
 if TYPE_CHECKING:
     from ..app import ModeratorApp
 
-BATCH_INTERVAL = 0.1  # seconds: arrivals reach the UI at most this often
+BATCH_INTERVAL = 0.05  # seconds: arrivals reach the UI at most this often
 AGE_TICK = 15.0  # seconds between age refreshes
 DETAIL_DELAY = 0.05  # seconds the cursor must rest before the detail pane re-renders
 SEARCH_PREPARE_STEP = 4_000  # haystacks built per idle step (~6 ms)
