@@ -573,24 +573,6 @@ def revert(draft: Draft, changes: Iterable[tuple[Question | None, Question]],
         draft.join_host(qid, rank)
 
 
-#: the states of a written answer mailed to one asker (`townhall followup send`)
-MAIL_OPS = {"mail_sending": "sending", "mail_sent": "sent", "mail_failed": "failed"}
-
-
-@handler(*MAIL_OPS)
-def _mail(draft: Draft, command: Command, actor: str) -> None:
-    """Record a written answer's mail to one asker in `meta["mail"][to]`, so the audit log has
-    it and a re-run knows what went out (aggregator/followup_mail.py). Not client-sendable."""
-    q = _target(draft, command)
-    fields = {k: clean_line(command.args.get(k, ""), 500)
-              for k in ("to", "answer", "message_id", "error")}
-    if not (fields["to"] and fields["answer"] and fields["message_id"]):
-        raise CommandError("invalid", f"'{command.op}' needs 'to', 'answer' and 'message_id'")
-    entry = {"state": MAIL_OPS[command.op], **{k: v for k, v in fields.items() if v}}
-    mail = dict(q.meta.get("mail") or {})
-    mail[fields["to"]] = {k: v for k, v in entry.items() if k != "to"}
-    draft.update(q.id, command.op, entry, meta={**q.meta, "mail": mail})
-
-# The ops about the meeting itself (end_meeting, recording_started) live in their own module;
-# importing it registers their handlers.
-from . import meeting_ops  # noqa: E402,F401
+# The ops about the meeting itself (end_meeting, recording_started) and the record of written
+# answers mailed afterwards live in their own modules; importing them registers their handlers.
+from . import mail_ops, meeting_ops  # noqa: E402,F401

@@ -210,8 +210,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve.run(_config(args))
 
 
+def _configured_name() -> str:
+    """`[tui] name` from the config found the usual way, or "" (connect needs no config)."""
+    try:
+        return (load_config(None).tui.name or "").strip()
+    except Exception:  # noqa: BLE001 - a broken config is run's and check-config's to report
+        return ""
+
+
 def cmd_connect(args: argparse.Namespace) -> int:
-    import getpass
     import os
 
     from aggregator.remote import websocket_url
@@ -222,7 +229,10 @@ def cmd_connect(args: argparse.Namespace) -> int:
         raise CliError(f"URL: {exc}", EXIT_USAGE) from None
     token = args.token or os.environ.get("TOWNHALL_MODERATOR_TOKEN") or None
     _warn_plain_text_token(url, token)
-    name = args.name or getpass.getuser()
+    name = (args.name or "").strip() or _configured_name()
+    if not name:
+        raise CliError("connect needs your name: --name N (or [tui] name in the config); the "
+                       "audit log, manual questions and undo go by it", EXIT_USAGE)
     from .connect import run_connect  # the TUI is imported only by the commands that show one
 
     return run_connect(url, token, name)

@@ -16,6 +16,7 @@ from aggregator.config import Config
 from aggregator.server.auth import Tokens
 
 from .runtime import Runtime
+from .urls import invoked_as
 
 
 def banner(config: Config, port: int) -> str:
@@ -23,9 +24,10 @@ def banner(config: Config, port: int) -> str:
     host = server.host if ":" not in server.host else f"[{server.host}]"
     base = f"http://{host}:{port}"
     tokens = Tokens.from_config(config)
+    command = invoked_as()
     lines = [f"Townhall is serving {config.meeting.title!r} at {base}",
-             f"  moderators: townhall connect ws://{host}:{port}/ws --name YOUR_NAME",
-             f"  host:       townhall host ws://{host}:{port}/ws   or   {base}/host#token=...",
+             f"  moderators: {command} connect ws://{host}:{port}/ws --name YOUR_NAME",
+             f"  host:       {command} host ws://{host}:{port}/ws   or   {base}/host#token=...",
              f"  overlay:    {base}/overlay#token=...  (an OBS browser source)"]
     for role, env in (("moderator", server.moderator_token_env),
                       ("host", server.host_token_env), ("overlay", server.overlay_token_env)):

@@ -42,8 +42,10 @@ def how_to_reach(asker: Asker) -> str:
         return f"email {asker.email or asker.id}"
     if asker.email:
         return f"email {asker.email} (asked in {source_label(asker.source)})"
+    # YouTube and Zoom chat offer no private channel back: the published notes page answers them
     if asker.source == "youtube":
-        return f"YouTube channel {asker.id} (no email known)"
+        return f"YouTube channel {asker.id} (no email known: the published notes answer them)"
     if asker.source == "manual":
         return "added by a moderator (no contact known)"
-    return f"{source_label(asker.source)} as {asker.name!r} (no email known)"
+    return (f"{source_label(asker.source)} as {asker.name!r} "
+            "(no email known: the published notes answer them)")

@@ -340,8 +340,9 @@ async def test_the_streams_start_is_kept_as_the_recordings_start(
     fake.say("chat-1", "is the recording on?")
     c = collector(yt_config(fake.url))
     await run_until(c, queue, lambda: polled(queue))
-    # the fake API reports actualStartTime 2026-03-05T17:00:05Z for a live video
-    assert queue.store.meeting() == {"stream_started_at": "2026-03-05T17:00:05.000Z"}
+    # the fake API reports the moment the video went live as its actualStartTime
+    started = next(iter(fake.videos.values())).started_at
+    assert queue.store.meeting() == {"stream_started_at": started[:23] + "Z"}
     # a moderator's mark is kept apart, and wins in the exports (tests/unit/test_after_call.py)
     await queue.apply(Command(op="recording_started", args={"at": "2026-03-05T17:01:00Z"}), "m")
     assert queue.store.meeting()["recording_started_at"] == "2026-03-05T17:01:00.000Z"

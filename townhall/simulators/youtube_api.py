@@ -78,6 +78,8 @@ class Video:
     chat_id: str
     live: bool = True
     ended: bool = False
+    #: when the stream went live: the demo's notes link into the recording from this moment
+    started_at: str = field(default_factory=lambda: _now())
 
 
 @dataclass
@@ -299,7 +301,7 @@ class FakeYouTubeAPI(ChatScript):
                 details: dict[str, Any] = {"scheduledStartTime": "2026-03-05T17:00:00Z"}
                 if video.live and not video.ended:
                     details["activeLiveChatId"] = video.chat_id
-                    details["actualStartTime"] = "2026-03-05T17:00:05Z"
+                    details["actualStartTime"] = video.started_at
                 if video.ended:
                     details["actualEndTime"] = _now()
                 items.append({"kind": "youtube#video", "id": video_id,
