@@ -178,9 +178,10 @@ class Question(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         return data
 
     def exported(self) -> dict[str, Any]:
-        """The question as the JSON export writes it: duplicate hints under `meta["similar"]`,
-        the place exports have always had them (and the importer reads them back from)."""
-        data = msgspec.to_builtins(self)
+        """The question as the JSON export writes it (a mapping for `encode_json`): duplicate
+        hints under `meta["similar"]`, where exports have always had them (and the importer
+        reads them back from)."""
+        data = msgspec.structs.asdict(self)  # shallow: nested structs encode as they are
         hints = data.pop("similar")
         if hints:
             data["meta"] = {**data["meta"], "similar": list(hints)}
