@@ -182,7 +182,9 @@ def print_draft(draft: MailDraft, config: Config, page_url: str, out: TextIO) ->
 # --- sending ---------------------------------------------------------------------------------
 
 
-def _smtp_required(config: Config) -> str | None:
+def smtp_password(config: Config) -> str | None:
+    """The SMTP password from its environment variable, once [smtp] names a server and a
+    sender: ConfigError or MailError (both say what to fix) otherwise."""
     smtp = config.smtp
     if not smtp.host:
         raise ConfigError(config.source, "[smtp] host", "is empty",
@@ -197,7 +199,7 @@ def _smtp_required(config: Config) -> str | None:
     return password
 
 
-def connect(config: Config, password: str | None) -> smtplib.SMTP:
+def connect(config: Config, password: str | None, *, timeout: float = 30) -> smtplib.SMTP:
     """A logged-in SMTP connection, certificates verified (`[smtp] ca_file` adds a CA)."""
     smtp = config.smtp
     where = f"{smtp.host}:{smtp.port}"
@@ -206,9 +208,9 @@ def connect(config: Config, password: str | None) -> smtplib.SMTP:
     try:
         context = ssl.create_default_context(cafile=cafile)
         if smtp.security == "tls":
-            conn = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=30, context=context)
+            conn = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout, context=context)
         else:
-            conn = smtplib.SMTP(smtp.host, smtp.port, timeout=30)
+            conn = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
             if smtp.security == "starttls":
                 conn.starttls(context=context)
         conn.ehlo_or_helo_if_needed()
@@ -256,7 +258,7 @@ async def send_all(config: Config, store: Store, page_url: str, resend: set[int]
     """Send every due mail; returns the exit status (1 when a mail was left undecided)."""
     from .queue import QuestionQueue
 
-    password = _smtp_required(config)
+    password = smtp_password(config)
     queue = QuestionQueue(store)
     await queue.start()
     conn: smtplib.SMTP | None = None

@@ -14,8 +14,8 @@ Rules:
   mailboxes are EXAMINEd, no mail is sent, no page is edited.
 - Secrets never appear in a result: messages name the environment variable instead.
 
-The mail checks (IMAP, Maildir, SMTP) live in `preflight_mail.py`; the wiki and SMTP sections
-are read with `getattr`, so this works with and without them in `Config`.
+The mail checks (IMAP, Maildir, SMTP) live in `preflight_mail.py`; the wiki check makes the
+login `townhall publish` makes.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from .config import Config
+from .config import Config, ConfigError
 from .net import is_loopback
 from .sanitize import clean_line
 
@@ -75,11 +75,9 @@ def planned(config: Config) -> list[tuple[str, Check]]:
         checks.append(("youtube", check_youtube))
     if config.zoom.enabled:
         checks.append(("zoom", check_zoom))
-    wiki = getattr(config, "wiki", None)  # [wiki] and [smtp] come with the after-call tools
-    if wiki is not None and getattr(wiki, "api_url", ""):
+    if config.wiki.api_url:
         checks.append(("wiki", check_wiki))
-    smtp = getattr(config, "smtp", None)
-    if smtp is not None and getattr(smtp, "host", ""):
+    if config.smtp.host:
         checks.append(("smtp", preflight_mail.check_smtp))
     return checks
 
@@ -345,36 +343,19 @@ async def _public_url(config: Config, timeout: float) -> Result:
 
 
 async def check_wiki(config: Config, timeout: float) -> Result:
-    """A MediaWiki login with the bot password: a login token, then `action=login`."""
-    wiki = config.wiki  # type: ignore[attr-defined]
-    env = getattr(wiki, "password_env", "")
-    password = config.secret(env)
-    user = getattr(wiki, "username", "")
-    if not user or not password:
-        return fail("wiki", f"[wiki] username is empty or {env or '(none)'} (named by [wiki] "
-                            "password_env) is not set",
-                    "create a bot password at Special:BotPasswords and export it")
-    api = wiki.api_url
-    jar = aiohttp.CookieJar(unsafe=True)  # the session cookie, also from an IP address
+    """The login `townhall publish` makes (aggregator/publish.py, through mwclient), in a
+    thread: the same code, so a pass here means publish can log in."""
+    from .publish import PublishError, connect
+
     try:
-        async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(
-                total=timeout)) as http:
-            async with http.get(api, params={"action": "query", "meta": "tokens",
-                                             "type": "login", "format": "json"}) as response:
-                token = (await response.json(content_type=None))["query"]["tokens"]["logintoken"]
-            async with http.post(api, data={"action": "login", "lgname": user,
-                                            "lgpassword": password, "lgtoken": token,
-                                            "format": "json"}) as response:
-                answer = (await response.json(content_type=None)).get("login", {})
-    except (aiohttp.ClientError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return fail("wiki", f"{api} did not answer as a MediaWiki API ({type(exc).__name__})",
-                    "check [wiki] api_url (it ends in /api.php)")
-    if isinstance(answer, dict) and answer.get("result") == "Success":
-        return ok("wiki", f"logged in to {api} as {user}")
-    reason = clean_line(answer.get("reason") if isinstance(answer, dict) else "", 120)
-    return fail("wiki", f"{api} refused the login of {user}"
-                        + (f": {reason}" if reason else ""),
-                f"check [wiki] username (User@botname) and the password in ${env}")
+        await asyncio.to_thread(connect, config, login=True)
+    except ConfigError as exc:
+        return fail("wiki", f"{exc.key} {exc.problem}", exc.fix)
+    except PublishError as exc:
+        return fail("wiki", clean_line(exc, 200),
+                    "check [wiki] api_url, username (User@botname) and the password in "
+                    f"${config.wiki.password_env}")
+    return ok("wiki", f"logged in to {config.wiki.api_url} as {config.wiki.username}")
 
 
 def render(results: list[Result]) -> str:

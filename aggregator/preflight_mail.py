@@ -11,6 +11,7 @@ timeout has already answered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import smtplib
 import ssl
 from datetime import date
@@ -21,7 +22,7 @@ from .collectors.base import CollectorStopped
 from .collectors.email_parse import evaluate
 from .collectors.email_rules import SubjectRules
 from .collectors.mail_since import sent_before
-from .config import Config
+from .config import Config, ConfigError
 from .preflight import Result, fail, ok
 from .sanitize import clean_line
 
@@ -146,33 +147,20 @@ async def check_smtp(config: Config, timeout: float) -> Result:
 
 
 def _check_smtp(config: Config, timeout: float) -> Result:
-    """Connect, TLS as configured, and log in; no mail is sent."""
-    smtp = config.smtp  # type: ignore[attr-defined]
-    host, port = smtp.host, int(getattr(smtp, "port", 587))
-    security = getattr(smtp, "security", "starttls")
-    user = getattr(smtp, "username", "")
-    env = getattr(smtp, "password_env", "")
-    where = f"{host}:{port}"
-    password = config.secret(env)
-    if user and not password:
-        return fail("smtp", f"environment variable {env or '(none)'} (named by [smtp] "
-                            "password_env) is not set", "export the SMTP password in it")
+    """The connection `townhall followup send` makes (aggregator/followup_mail.py): TLS as
+    configured and the login; no mail is sent."""
+    from .followup_mail import MailError, connect, smtp_password
+
+    smtp = config.smtp
     try:
-        context = ssl.create_default_context(cafile=getattr(smtp, "ca_file", "") or None)
-        if security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-        else:
-            client = smtplib.SMTP(host, port, timeout=timeout)
-        with client:
-            if security == "starttls":
-                client.starttls(context=context)
-            if user:
-                client.login(user, password or "")
-    except smtplib.SMTPAuthenticationError:
-        return fail("smtp", f"{where} refused the login of {user}",
-                    f"check [smtp] username and the password in ${env}")
-    except (smtplib.SMTPException, OSError) as exc:
-        return fail("smtp", f"cannot use {where} ({type(exc).__name__}: {clean_line(exc, 120)})",
-                    "check [smtp] host, port and security")
-    return ok("smtp", f"{'logged in to ' + where + ' as ' + user if user else where + ' answers'}"
-                      " (nothing sent)")
+        conn = connect(config, smtp_password(config), timeout=timeout)
+    except ConfigError as exc:
+        return fail("smtp", f"{exc.key} {exc.problem}", exc.fix)
+    except MailError as exc:
+        return fail("smtp", clean_line(exc, 240),
+                    f"check [smtp] host, port, security, username and ${smtp.password_env}")
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        conn.quit()
+    where = f"{smtp.host}:{smtp.port}"
+    done = f"logged in to {where} as {smtp.username}" if smtp.username else f"{where} answers"
+    return ok("smtp", f"{done} (nothing sent)")
