@@ -29,8 +29,6 @@ NO_CONFIG = ("No config file found: every collector is off. Manual questions (n)
              "see config.example.toml.")
 #: the audit log's name for a moderator who gave none
 DEFAULT_NAME = "moderator"
-NO_NAME = ("No moderator name set: the audit log says \"moderator\". Give one with --name or "
-           "[tui] name (two moderators with one name would undo each other's commands).")
 
 
 def moderator_name(config: Config, name: str | None = None) -> str:
@@ -74,7 +72,7 @@ async def run_tui(runtime: Runtime, config: Config, *, keymap: dict[str, str] | 
         stop_warnings=lambda: stop_warnings(runtime))
     app.startup_notices.extend(notices)
     if actor == DEFAULT_NAME and not name:
-        app.startup_notices.append(NO_NAME)
+        app.ask_name = True
     try:
         with stop_on_signals(app.exit):  # kill / a closed terminal: quit as ctrl+q does
             await app.run_async()

@@ -30,7 +30,7 @@ from .keymap import (
     validate_keymap,
 )
 from .screens.main import MainScreen
-from .screens.modals import ConfirmPrompt
+from .screens.modals import ConfirmPrompt, TextPrompt
 from .screens.people import PeopleScreen
 
 Clock = Callable[[], datetime]
@@ -65,6 +65,9 @@ class ModeratorApp(OrderedKeys):
         self.clock = clock
         #: messages shown as notifications once the screen is up (e.g. "no config found")
         self.startup_notices: list[str] = []
+        #: set by `townhall run` when neither --name nor [tui] name gave the moderator's name:
+        #: the app asks for it first (the audit log, manual questions and undo go by it)
+        self.ask_name = False
         self.main: MainScreen | None = None
         #: (label, URL) of the host page, the overlay and the terminal commands
         self.page_urls = list(page_urls)
@@ -78,6 +81,16 @@ class ModeratorApp(OrderedKeys):
         self.push_screen(self.main)
         for notice in self.startup_notices:
             self.notify(notice, markup=False, timeout=10)
+        if self.ask_name:
+            self.push_screen(TextPrompt("Your name? (the audit log, manual questions and undo "
+                                        "go by it; empty: \"moderator\")",
+                                        placeholder="e.g. Ana"), self._name_given)
+
+    def _name_given(self, answer: str | None) -> None:
+        name = " ".join((answer or "").split())[:80]
+        if name:
+            self.client.actor = name
+            self.notify(f"You are {name} in the audit log.", markup=False)
 
     def keys_for(self, binding_id: str) -> str:
         return display_keys(self._keys[binding_id])

@@ -359,3 +359,18 @@ async def test_a_conflict_says_who_changed_the_question(queue):
         await wait_for(pilot, lambda: any("changed by jan" in n.message
                                           for n in app._notifications))
         assert queue.get(1).status is Status.NEW
+
+
+async def test_without_a_name_the_app_asks_for_one_and_the_audit_log_uses_it(queue):
+    await queue.submit(incoming(1, "Will the slides be shared?"))
+    app = make_app(queue)
+    app.client.actor = "moderator"
+    app.ask_name = True
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "TextPrompt")
+        await pilot.press(*"Ana", "enter")
+        await loaded(pilot)
+        await pilot.press("s")  # star the question under the cursor
+        await wait_for(pilot, lambda: queue.get(1).starred)
+    assert app.client.actor == "Ana"
+    assert queue.store.last_command("Ana").op == "star"
