@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from aggregator.config import (Config, ConfigError, check_config_file, load_config,
-                               section_report)
+from aggregator.config import Config, ConfigError, check_config_file, load_config
+from aggregator.config_report import section_report
 from aggregator.export import FORMATS
 from aggregator.store import StoreError
 
