@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .commands import Effect, ban_entries, own_entries
+from .commands import Effect
 from .model import Question, Status
+from .people_ops import ban_entries, own_entries
 
 if TYPE_CHECKING:
     from .queue import QuestionQueue

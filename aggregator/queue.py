@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from .aio import cancel_and_wait
-from .commands import Command, CommandError, canonical_identity, check, own_entries
+from .commands import Command, CommandError, check
 from .decisions import Decided, decide_command, decide_submit
 from .model import Incoming, Question, Status
 from .pending import Pending
+from .people_ops import canonical_identity, own_entries
 from .sanitize import clean_line
 from .store import Store, StoreError
 from .subscription import Change, Subscription

@@ -12,9 +12,6 @@ writes, one transaction commits them all, and the queue changes its memory only 
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +22,7 @@ import msgspec
 
 from .group_commit import GroupCommitWriter, Outcome, StoreError, transaction
 from .model import HistoryEntry, Question, encode_json, lift_similar, utc_now
+from .store_lock import StoreLock, StoreLocked  # noqa: F401 - callers catch StoreLocked here
 
 SCHEMA_VERSION = 3
 
@@ -83,10 +81,6 @@ MIGRATIONS: dict[int, list[str]] = {
                value TEXT NOT NULL)""",
     ],
 }
-
-
-class StoreLocked(StoreError):
-    pass
 
 
 class SchemaTooNew(StoreError):
@@ -226,58 +220,6 @@ def _connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
 
 
-class _Lock:
-    """An exclusive lock on the database file itself, held while a process owns the store.
-
-    The lock is taken on the file (its inode), not on a name: a symlink, a hard link or `..` in
-    the path reach the same lock, so two servers can never own one store. It is a BSD `flock`,
-    which SQLite's own POSIX locks neither see nor disturb. The descriptor stays open until
-    `release()`, after SQLite's connections are closed (closing any descriptor of a file drops
-    the process's POSIX locks on it, SQLite's included).
-    """
-
-    def __init__(self, db_path: Path) -> None:
-        self.path = db_path
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _flock_holder(os.fstat(fd))
-            os.close(fd)
-            raise StoreLocked(
-                f"{self.path} is in use by {holder}: only one `townhall run` or `serve` may "
-                "own a database (whatever path names it). Stop that process, or give this one "
-                "another [store] path. (`townhall export` works alongside it.)"
-            ) from None
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-
-def _flock_holder(st: os.stat_result) -> str:
-    """"process N" holding a flock on the file `st` describes, read from /proc/locks (Linux);
-    "another process" where that cannot be told."""
-    device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}"
-    same_inode: list[tuple[str, str]] = []  # (device, pid); overlay filesystems report
-    with contextlib.suppress(OSError):      # another device number there than stat does
-        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
-            for line in locks:
-                fields = line.split()
-                if len(fields) > 5 and fields[1] == "FLOCK" and fields[3] == "WRITE":
-                    dev, _, ino = fields[5].rpartition(":")
-                    if ino == str(st.st_ino):
-                        same_inode.append((dev, fields[4]))
-    pids = [pid for dev, pid in same_inode if dev == device] or [pid for _, pid in same_inode]
-    return f"process {pids[0]}" if len(set(pids)) == 1 else "another process"
-
-
 class Store:
     """The database of one meeting. `open()` it, use it from one event loop, `close()` it.
 
@@ -288,7 +230,7 @@ class Store:
     def __init__(self, path: str | Path, *, exclusive: bool = True) -> None:
         self.path = Path(path)
         self.exclusive = exclusive
-        self._lock = _Lock(self.path)
+        self._lock = StoreLock(self.path)
         self._read: sqlite3.Connection | None = None
         self._writer: GroupCommitWriter | None = None
 

@@ -35,8 +35,7 @@ from typing import Any
 
 from bench._report import percentile, table, write_section
 
-SECRET = "bench-secret-token"
-ENV = "TOWNHALL_BENCH_ZOOM_SECRET"
+from bench.zoom_webhooks import SECRET
 RATES = (100, 500)
 TARGET_P99_MS = 100.0
 GRACE = 3.0  # seconds after the last 200 for the last rows to be painted
@@ -182,31 +181,23 @@ def _ms(values: list[float], pct: float) -> str:
 
 async def _bench(seconds: float, questions: int) -> tuple[str, dict[int, float | None]]:
     from aggregator.client import LocalClient
-    from aggregator.collectors.zoom import WEBHOOK_PATH
-    from aggregator.config import parse_config
     from townhall.runtime import Runtime
     from bench.tui import seed
-    from bench.zoom_webhooks import logging_off
+    from bench.zoom_webhooks import logging_off, zoom_only_config, zoom_webhook_url
     from tui.app import build_moderator_app
     from tui.screens.main import BATCH_INTERVAL
 
-    os.environ[ENV] = SECRET
     tmp = Path(tempfile.mkdtemp(prefix="townhall-bench-paint-"))
     db = tmp / "bench.db"
     if questions:
         await seed(db, questions)
-    config = parse_config(f'[store]\npath = "{db}"\n'
-                          f'[zoom]\nenabled = true\nsecret_token_env = "{ENV}"\n')
+    config = zoom_only_config(db)
     logging_off()
     load_before = os.getloadavg()[0]
     rows: list[list[object]] = []
     p99s: dict[int, float | None] = {}
     async with Runtime(config, port=0) as rt:
-        deadline = time.monotonic() + 5
-        while getattr(rt.health.get("zoom"), "state", None) != "live":
-            assert time.monotonic() < deadline, "the zoom collector did not start"
-            await asyncio.sleep(0.01)
-        url = f"http://127.0.0.1:{rt.bound_port}{WEBHOOK_PATH}"
+        url = await zoom_webhook_url(rt)
         client = LocalClient(rt.queue, rt.health, actor="bench", config=config)
         app = build_moderator_app(client)
         async with app.run_test(size=SIZE) as pilot:

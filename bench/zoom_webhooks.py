@@ -175,16 +175,12 @@ async def _load(url: str, rate: float | None, duration: float, seed: int) -> dic
 
 
 async def _bench() -> str:
-    from aggregator.collectors.zoom import WEBHOOK_PATH
-    from aggregator.config import parse_config
     from townhall.runtime import Runtime
     from bench._report import peak_rss_mb, table
 
-    os.environ[ENV] = SECRET
     tmp = Path(tempfile.mkdtemp(prefix="townhall-bench-zoom-"))
     db = tmp / "bench.db"
-    config = parse_config(f'[store]\npath = "{db}"\n'
-                          f'[zoom]\nenabled = true\nsecret_token_env = "{ENV}"\n')
+    config = zoom_only_config(db)
     load_before = os.getloadavg()[0]
     rows: list[list[object]] = []
     acked_all: set[str] = set()
@@ -192,11 +188,7 @@ async def _bench() -> str:
     results: dict[str, dict] = {}
     logging_off()
     async with Runtime(config, port=0) as rt:
-        deadline = time.monotonic() + 5
-        while getattr(rt.health.get("zoom"), "state", None) != "live":
-            assert time.monotonic() < deadline, "the zoom collector did not start"
-            await asyncio.sleep(0.01)
-        url = f"http://127.0.0.1:{rt.bound_port}{WEBHOOK_PATH}"
+        url = await zoom_webhook_url(rt)
         for seed, (label, rate, duration) in enumerate(PHASES, start=1):
             print(f"phase {label}: {duration:g}s ...", file=sys.stderr, flush=True)
             cpu_before = time.process_time()
@@ -267,6 +259,26 @@ async def _bench() -> str:
         "Run: `python -m bench.zoom_webhooks`. The machine is shared (2 cores, other jobs "
         "running), so treat the numbers as a lower bound.",
     ])
+
+
+def zoom_only_config(db: Path):  # noqa: ANN201 - aggregator is imported late, see _bench
+    """A config with only the Zoom webhook collector on; its secret is set in the environment."""
+    from aggregator.config import parse_config
+
+    os.environ[ENV] = SECRET
+    return parse_config(f'[store]\npath = "{db}"\n'
+                        f'[zoom]\nenabled = true\nsecret_token_env = "{ENV}"\n')
+
+
+async def zoom_webhook_url(rt) -> str:  # noqa: ANN001
+    """The running runtime's webhook endpoint, once its Zoom collector reports live."""
+    from aggregator.collectors.zoom import WEBHOOK_PATH
+
+    deadline = time.monotonic() + 5
+    while getattr(rt.health.get("zoom"), "state", None) != "live":
+        assert time.monotonic() < deadline, "the zoom collector did not start"
+        await asyncio.sleep(0.01)
+    return f"http://127.0.0.1:{rt.bound_port}{WEBHOOK_PATH}"
 
 
 def logging_off() -> None:

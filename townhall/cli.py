@@ -1,5 +1,7 @@
 """The `townhall` command: one subcommand per job (README.md, "Commands", lists them).
 
+The commands that work on a finished meeting's store are in townhall/cli_store.py.
+
 Exit status: 0 success, 1 a runtime failure (the message says what), 2 bad usage or bad config.
 """
 
@@ -10,30 +12,16 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from aggregator.config import (Config, ConfigError, check_config_file, load_config,
-                               section_report)
+from aggregator.config import Config, ConfigError, check_config_file, load_config
+from aggregator.config_report import section_report
 from aggregator.export import FORMATS
-from aggregator.model import Status
 from aggregator.store import StoreError
 
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
+from .cli_common import EXIT_FAILURE, EXIT_USAGE, CliError, config_of, failing_as_cli
+from .cli_store import (cmd_export, cmd_followup_send, cmd_import, cmd_publish,
+                        cmd_zoom_import_qa)
 
-
-class CliError(Exception):
-    def __init__(self, message: str, status: int = EXIT_FAILURE) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _config(args: argparse.Namespace) -> Config:
-    """The config, with `--store FILE` (one store per meeting) in place of `[store] path`."""
-    config = load_config(getattr(args, "config", None))
-    store = getattr(args, "store", None)
-    if store is not None:
-        config.store.path = str(Path(store).expanduser().resolve())
-    return config
-
+__all__ = ["EXIT_FAILURE", "EXIT_USAGE", "CliError", "build_parser", "main"]
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Every problem at once, the way `run` would see them: the file's errors (all of them, not
@@ -75,114 +63,9 @@ def _keymap_errors(config: Config) -> list[ConfigError]:
 def cmd_tokens(args: argparse.Namespace) -> int:
     from .tokens import render_tokens
 
-    config = _config(args)
-    try:
+    config = config_of(args)
+    with failing_as_cli(ValueError, status=EXIT_USAGE, prefix="--url: "):
         print(render_tokens(config, args.url), end="")
-    except ValueError as exc:
-        raise CliError(f"--url: {exc}", EXIT_USAGE) from None
-    return 0
-
-
-def _parse_statuses(raw: str | None) -> list[str] | None:
-    if not raw:
-        return None
-    statuses = [s.strip() for s in raw.split(",") if s.strip()]
-    known = {s.value for s in Status}
-    bad = [s for s in statuses if s not in known]
-    if bad:
-        raise CliError(f"--status: unknown status {', '.join(bad)}; use {', '.join(sorted(known))}",
-                       EXIT_USAGE)
-    return statuses
-
-
-def _open_for_reading(config: Config):
-    from aggregator.store import Store
-
-    path = config.store_path
-    if not path.exists():
-        raise CliError(f"no database at {path} (set [store] path, or run `townhall run` first)")
-    return Store(path, exclusive=False).open()
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from aggregator import export
-
-    config = _config(args)
-    statuses = _parse_statuses(args.status)
-    store = _open_for_reading(config)
-    try:
-        if args.output:
-            print(export.export_to_file(store, config, args.format, args.output,
-                                        statuses=statuses, include_askers=args.include_askers,
-                                        group_by=args.group_by))
-        else:
-            chunks, _ = export.render_chunks(store, config, args.format, statuses=statuses,
-                                             include_askers=args.include_askers,
-                                             group_by=args.group_by)
-            sys.stdout.buffer.writelines(chunks)
-            sys.stdout.buffer.flush()
-    except export.ExportError as exc:
-        raise CliError(str(exc)) from None
-    finally:
-        store.close()
-    return 0
-
-
-def cmd_publish(args: argparse.Namespace) -> int:
-    from aggregator import export
-    from aggregator.publish import PublishError, publish
-
-    config = _config(args)
-    store = _open_for_reading(config)
-    try:
-        text = export.render(store, config, "wikitext")[0].decode("utf-8")
-    finally:
-        store.close()
-    try:
-        outcome = publish(config, text, dry_run=args.dry_run, force=args.force, out=sys.stdout)
-    except PublishError as exc:
-        raise CliError(str(exc)) from None
-    if outcome.action == "conflict":
-        raise CliError(outcome.message)
-    print(outcome.message, file=sys.stderr if args.dry_run else sys.stdout)
-    return 0
-
-
-def cmd_followup_send(args: argparse.Namespace) -> int:
-    from aggregator.followup_mail import MailError, run_followup
-
-    config = _config(args)
-    try:
-        return run_followup(config, send=args.send, resend=args.resend or [], out=sys.stdout)
-    except MailError as exc:
-        raise CliError(str(exc)) from None
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    from aggregator.importer import ImportFailed, import_file
-    from aggregator.store import Store
-
-    config = _config(args)
-    store = Store(config.store_path).open()  # the lock: never import under a running server
-    try:
-        print(import_file(store, args.file,
-                          progress=lambda msg: print(msg + " ...", file=sys.stderr)))
-    except ImportFailed as exc:
-        raise CliError(str(exc)) from None
-    finally:
-        store.close()
-    return 0
-
-
-def cmd_zoom_import_qa(args: argparse.Namespace) -> int:
-    from aggregator.zoom_qa import QaImportError, run_import
-
-    config = _config(args)
-    kind, ident = ("webinar", args.webinar) if args.webinar else ("meeting", args.meeting)
-    try:
-        print(run_import(config, kind, ident))
-    except QaImportError as exc:
-        raise CliError(str(exc)) from None
     return 0
 
 
@@ -193,7 +76,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0:
         raise CliError("--timeout must be more than 0 seconds", EXIT_USAGE)
-    config = _config(args)
+    config = config_of(args)
     print(f"config: {config.source or 'none found (defaults: every collector off)'}",
           flush=True)
     results = asyncio.run(run_checks(config, args.timeout))
@@ -207,7 +90,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from . import serve
 
-    return serve.run(_config(args))
+    return serve.run(config_of(args))
 
 
 def _configured_name() -> str:
@@ -223,10 +106,8 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
     from aggregator.remote import websocket_url
 
-    try:
+    with failing_as_cli(ValueError, status=EXIT_USAGE, prefix="URL: "):
         url = websocket_url(args.url)
-    except ValueError as exc:
-        raise CliError(f"URL: {exc}", EXIT_USAGE) from None
     token = args.token or os.environ.get("TOWNHALL_MODERATOR_TOKEN") or None
     _warn_plain_text_token(url, token)
     name = (args.name or "").strip() or _configured_name()
@@ -243,13 +124,11 @@ def cmd_host(args: argparse.Namespace) -> int:
 
     from aggregator.remote import websocket_url
 
-    config = _config(args)
+    config = config_of(args)
     server = config.server
     if args.url:
-        try:
+        with failing_as_cli(ValueError, status=EXIT_USAGE, prefix="URL: "):
             url = websocket_url(args.url)
-        except ValueError as exc:
-            raise CliError(f"URL: {exc}", EXIT_USAGE) from None
     else:  # the local server of this config
         host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
         url = websocket_url(f"{host if ':' not in host else f'[{host}]'}:{server.port}")
@@ -275,19 +154,17 @@ def _warn_plain_text_token(url: str, token: str | None) -> None:
 def cmd_youtube_login(args: argparse.Namespace) -> int:
     from aggregator.youtube_login import TokenError, login
 
-    config = _config(args)
-    try:
+    config = config_of(args)
+    with failing_as_cli(TokenError, ConnectionError):
         print(login(config, open_browser=not args.no_browser, port=args.port,
                     timeout_seconds=args.timeout))
-    except (TokenError, ConnectionError) as exc:
-        raise CliError(str(exc)) from None
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .run import main as run_main  # Textual is loaded here, not for serve or export
 
-    return int(run_main(_config(args), args.name))
+    return int(run_main(config_of(args), args.name))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -15,6 +15,9 @@ import socket
 from urllib.parse import urlsplit
 
 from aggregator.config import Config
+from aggregator.remote import websocket_url
+
+from .urls import page_url
 
 #: role -> (the [server] key naming its variable, what its URL is for)
 ROLES = {
@@ -62,7 +65,7 @@ def base_url(config: Config, url: str | None = None) -> str:
 def render_tokens(config: Config, url: str | None = None) -> str:
     """The text `townhall tokens` prints."""
     base = base_url(config, url)
-    websocket = ("wss" if base.startswith("https:") else "ws") + base[base.index(":"):] + "/ws"
+    websocket = websocket_url(base)
     tokens = new_tokens(config)
     lines = [f"# New Townhall role tokens (config: {config.source or 'none, defaults'}).",
              "# Export them where the server starts (`townhall serve` or `run`), then (re)start it.",
@@ -78,16 +81,16 @@ def render_tokens(config: Config, url: str | None = None) -> str:
         if len(set(written)) < len(written):
             lines.append("# (several roles share one variable, so they share one token)")
 
-    def page(path: str, role: str) -> str:
-        return f"{base}{path}" + (f"#token={tokens[role][1]}" if role in tokens else "")
+    def page(name: str, role: str) -> str:
+        return page_url(base, name, tokens[role][1] if role in tokens else None)
 
     lines += [
         "#",
         "# host page, on the host's laptop (n, space or the button: next question;",
         "# add &askers=1 to list everyone who asked):",
-        f"#   {page('/host', 'host')}",
+        f"#   {page('host', 'host')}",
         "# stream overlay, as an OBS browser source of 1920x1080 (transparent background):",
-        f"#   {page('/overlay', 'overlay')}",
+        f"#   {page('overlay', 'overlay')}",
         "# moderators on other machines, with the moderator token exported as",
         "# TOWNHALL_MODERATOR_TOKEN (or given with --token):",
         f"#   townhall connect {websocket} --name NAME",

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from aggregator.config import Config
+from aggregator.remote import websocket_url
 
 
 def invoked_as(argv0: str | None = None) -> str:
@@ -32,27 +33,30 @@ def base_url(config: Config, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+def page_url(base: str, page: str, token: str | None) -> str:
+    """`base`/`page` with the role's token after `#token=`: browsers never send a fragment to
+    the server, and the page reads it from there (a role without a token: no fragment)."""
+    return f"{base}/{page}" + (f"#token={token}" if token else "")
+
+
 def page_urls(config: Config, port: int, *, command: str | None = None
               ) -> list[tuple[str, str]]:
     """(label, URL or command) for the host page, the overlay and the terminal clients, with
     the tokens of this config's environment (a role without a token gets a URL without one)."""
     server = config.server
     base = base_url(config, port)
-    ws = base.replace("http://", "ws://", 1) + "/ws"
+    ws = websocket_url(base)
     cmd = command or invoked_as()
-
-    def fragment(env: str) -> str:
-        token = config.secret(env)
-        return f"#token={token}" if token else ""
 
     def flag(env: str) -> str:
         token = config.secret(env)
         return f" --token {shlex.quote(token)}" if token else ""
 
     return [
-        ("host page (the host's browser)", f"{base}/host{fragment(server.host_token_env)}"),
+        ("host page (the host's browser)",
+         page_url(base, "host", config.secret(server.host_token_env))),
         ("stream overlay (OBS browser source)",
-         f"{base}/overlay{fragment(server.overlay_token_env)}"),
+         page_url(base, "overlay", config.secret(server.overlay_token_env))),
         ("host in a terminal", f"{cmd} host {ws}{flag(server.host_token_env)}"),
         ("another moderator",
          f"{cmd} connect {ws}{flag(server.moderator_token_env)} --name THEIR_NAME"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import islice
 from operator import itemgetter
 
-from aggregator.commands import ban_entries
+from aggregator.people_ops import ban_entries
 from aggregator.model import Question, Status
 
 #: a question at or above this score counts as "likely a question" for the likely-first order

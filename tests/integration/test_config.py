@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.config import ConfigError, load_config, parse_config, section_report
+from aggregator.config import ConfigError, load_config, parse_config
+from aggregator.config_report import section_report
 
 from ..conftest import ROOT, townhall
 

@@ -9,7 +9,10 @@ import signal
 import ssl
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -30,11 +33,18 @@ def _auth(server, session, envelope, mechanism, data) -> AuthResult:
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
 
 
-def _serve(mailbox: Mailbox, **kwargs) -> tuple[Controller, int]:
+@contextmanager
+def _smtp(mailbox: Mailbox, **kwargs: Any) -> Iterator[int]:
+    """An aiosmtpd server on a free loopback port delivering to `mailbox`, for the block; its
+    port. Without `kwargs`: login required (answers/s3cret) over plain SMTP."""
+    kwargs = kwargs or {"authenticator": _auth, "auth_require_tls": False}
     port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port, **kwargs)
     controller.start()
-    return controller, port
+    try:
+        yield port
+    finally:
+        controller.stop()
 
 
 def _meeting(tmp: Path, port: int, security: str = "plain", extra: str = "") -> Path:
@@ -74,12 +84,9 @@ def _parsed(raw: bytes) -> email.message.EmailMessage:
 
 def test_drafts_are_printed_and_nothing_is_sent(tmp_path: Path, env, capsys) -> None:
     mailbox = Mailbox()
-    controller, port = _serve(mailbox, authenticator=_auth, auth_require_tls=False)
-    try:
+    with _smtp(mailbox) as port:
         config = _meeting(tmp_path, port)
         assert main(["followup", "send", "--config", str(config)]) == 0
-    finally:
-        controller.stop()
     out = capsys.readouterr().out
     assert "=== #1 to ann@example.org (to send)" in out
     assert "> When is the fix?" in out and "The fix ships in March." in out
@@ -91,13 +98,10 @@ def test_drafts_are_printed_and_nothing_is_sent(tmp_path: Path, env, capsys) -> 
 
 def test_send_threads_records_and_never_sends_twice(tmp_path: Path, env, capsys) -> None:
     mailbox = Mailbox()
-    controller, port = _serve(mailbox, authenticator=_auth, auth_require_tls=False)
-    try:
+    with _smtp(mailbox) as port:
         config = _meeting(tmp_path, port)
         assert main(["followup", "send", "--config", str(config), "--send"]) == 0
         assert main(["followup", "send", "--config", str(config), "--send"]) == 0
-    finally:
-        controller.stop()
     assert "nothing to send" in capsys.readouterr().out
     mails = {str(m["To"]): m for m in map(_parsed, mailbox.messages)}
     assert sorted(mails) == ["ann@example.org", "bob@example.org", "cy@example.org"]
@@ -108,26 +112,20 @@ def test_send_threads_records_and_never_sends_twice(tmp_path: Path, env, capsys)
     assert "The fix ships in March." in ann.get_content()
     # Cy asked in the question merged into #2: the reply goes to Cy's own mail
     assert mails["cy@example.org"]["In-Reply-To"] == "<m3@example.org>"
-    store = Store(tmp_path / "meeting.db", exclusive=False).open()
-    try:
+    with Store(tmp_path / "meeting.db", exclusive=False) as store:
         actions = [(h.action, h.detail.get("to")) for h in store.history(1)]
-    finally:
-        store.close()
     assert ("mail_sending", "email:ann@example.org") in actions
     assert actions[-1] == ("mail_sent", "email:ann@example.org")
 
 
 def test_edited_answer_is_sent_again(tmp_path: Path, env, capsys) -> None:
     mailbox = Mailbox()
-    controller, port = _serve(mailbox, authenticator=_auth, auth_require_tls=False)
-    try:
+    with _smtp(mailbox) as port:
         config = _meeting(tmp_path, port)
         assert main(["followup", "send", "--config", str(config), "--send"]) == 0
         build_store(tmp_path / "meeting.db",
                     [("cmd", ("note", 1, {"note": "Correction: the fix ships in April."}))])
         assert main(["followup", "send", "--config", str(config), "--send"]) == 0
-    finally:
-        controller.stop()
     last = _parsed(mailbox.messages[-1])
     assert len(mailbox.messages) == 4 and str(last["To"]) == "ann@example.org"
     assert "April" in last.get_content()
@@ -135,21 +133,20 @@ def test_edited_answer_is_sent_again(tmp_path: Path, env, capsys) -> None:
 
 def test_kill_while_sending_then_rerun_sends_nothing_twice(tmp_path: Path, env) -> None:
     mailbox = Mailbox(hold_at=2)  # the server keeps mail 2, then the sender is killed
-    controller, port = _serve(mailbox, authenticator=_auth, auth_require_tls=False)
     command = [sys.executable, "-m", "townhall", "followup", "send", "--config",
                str(tmp_path / "townhall.toml"), "--send"]
-    try:
-        _meeting(tmp_path, port)
-        child = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert mailbox.holding.wait(120), "the sender never reached the second mail"
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-        mailbox.release.set()
-        rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    finally:
-        mailbox.release.set()
-        controller.stop()
+    with _smtp(mailbox) as port:
+        try:
+            _meeting(tmp_path, port)
+            child = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            assert mailbox.holding.wait(120), "the sender never reached the second mail"
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            mailbox.release.set()
+            rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        finally:
+            mailbox.release.set()  # before the server stops: its handler may be holding a mail
     recipients = [str(_parsed(m)["To"]) for m in mailbox.messages]
     assert sorted(recipients) == ["ann@example.org", "bob@example.org", "cy@example.org"]
     assert rerun.returncode == 1  # one mail stays unconfirmed until someone decides
@@ -159,21 +156,15 @@ def test_kill_while_sending_then_rerun_sends_nothing_twice(tmp_path: Path, env) 
 
 def test_refused_login_is_reported_clearly(tmp_path: Path, monkeypatch, capsys) -> None:
     mailbox = Mailbox()
-    controller, port = _serve(mailbox, authenticator=_auth, auth_require_tls=False)
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "wrong")
-    try:
+    with _smtp(mailbox) as port:
         config = _meeting(tmp_path, port)
         assert main(["followup", "send", "--config", str(config), "--send"]) == 1
-    finally:
-        controller.stop()
     err = capsys.readouterr().err.strip()
     assert "refused the login of 'answers'" in err and len(err.splitlines()) == 1
     assert mailbox.messages == []
-    store = Store(tmp_path / "meeting.db", exclusive=False).open()
-    try:
+    with Store(tmp_path / "meeting.db", exclusive=False) as store:
         assert not [h for h in store.history(1) if h.action.startswith("mail_")]
-    finally:
-        store.close()
 
 
 def test_starttls_with_a_certificate_the_test_trusts(tmp_path: Path, env, capsys) -> None:
@@ -181,9 +172,8 @@ def test_starttls_with_a_certificate_the_test_trusts(tmp_path: Path, env, capsys
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     mailbox = Mailbox()
-    controller, port = _serve(mailbox, authenticator=_auth, tls_context=context,
-                              require_starttls=True)
-    try:
+    with _smtp(mailbox, authenticator=_auth, tls_context=context, require_starttls=True
+               ) as port:
         (tmp_path / "a").mkdir()
         (tmp_path / "b").mkdir()
         untrusted = _meeting(tmp_path / "a", port, "starttls")
@@ -191,8 +181,6 @@ def test_starttls_with_a_certificate_the_test_trusts(tmp_path: Path, env, capsys
         assert "is not trusted" in capsys.readouterr().err
         trusted = _meeting(tmp_path / "b", port, "starttls", f'ca_file = "{cert}"')
         assert main(["followup", "send", "--config", str(trusted), "--send"]) == 0
-    finally:
-        controller.stop()
     assert len(mailbox.messages) == 3
 
 

@@ -18,20 +18,16 @@ from aggregator.model import Status
 from aggregator.queue import QuestionQueue
 from townhall.simulators.youtube_api import FakeYouTubeAPI
 from tests.conftest import started_queue
-from tests.support.youtube_helpers import KEY_ENV, Sleeps, collector, run_to_end, run_until, texts, yt_config
+from tests.support.youtube_helpers import (
+    KEY_ENV, Sleeps, collector, live_video, run_to_end, run_until, texts, yt_config,
+)
 
-VIDEO = "dQw4w9WgXcQ"
-
-
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, "test-key")
+pytestmark = pytest.mark.usefixtures("youtube_key")
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeYouTubeAPI]:
-    async with FakeYouTubeAPI(polling_millis=10, history_limit=3) as api:
-        api.add_video(VIDEO, "chat-1")
+    async with live_video(polling_millis=10, history_limit=3) as api:
         yield api
 
 

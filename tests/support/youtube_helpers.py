@@ -1,10 +1,11 @@
-"""Helpers for the YouTube tests: a config pointing at the fake API, fast timing, a runner."""
+"""Helpers for the YouTube tests: the fake API with one live video, a config pointing at it,
+fast timing, a runner."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +13,29 @@ from aggregator.collectors.youtube import Timing, YouTubeCollector
 from aggregator.config import Config, MeetingConfig, StoreConfig, YouTubeConfig
 from aggregator.health import HealthRegistry
 from aggregator.queue import QuestionQueue
+from townhall.simulators.youtube_api import FakeYouTubeAPI
 
 KEY_ENV = "TOWNHALL_TEST_YOUTUBE_KEY"
+VIDEO = "dQw4w9WgXcQ"
 FAST = Timing(resolve_retry=0.05, min_interval=0.01, backoff_cap=0.05, http_timeout=5)
 
 
 def yt_config(url: str, db: Path | None = None, **youtube: Any) -> Config:
     # polling unless a test asks for the stream: the tests written for `list` stay about `list`
-    settings: dict[str, Any] = {"enabled": True, "video": "dQw4w9WgXcQ", "api_key_env": KEY_ENV,
+    settings: dict[str, Any] = {"enabled": True, "video": VIDEO, "api_key_env": KEY_ENV,
                                 "api_endpoint": url, "daily_quota_units": 10_000_000,
                                 "transport": "poll"}
     settings.update(youtube)
     return Config(youtube=YouTubeConfig(**settings), meeting=MeetingConfig(duration_minutes=60),
                   store=StoreConfig(path=str(db) if db else None))
+
+
+@contextlib.asynccontextmanager
+async def live_video(**options: Any) -> AsyncIterator[FakeYouTubeAPI]:
+    """FakeYouTubeAPI (`options` as it takes them) on loopback, VIDEO live with chat "chat-1"."""
+    async with FakeYouTubeAPI(**options) as api:
+        api.add_video(VIDEO, "chat-1")
+        yield api
 
 
 class Sleeps:

@@ -202,14 +202,7 @@ class FakeZoomCloud:
 
     async def _past_qa(self, request: web.Request) -> web.Response:
         refused = self._refuse(request)
-        if refused is not None:
-            return refused
-        kind = request.match_info["kind"].rstrip("s")
-        answer = self.past_qa.get((kind, request.match_info["id"]))
-        if answer is None:
-            return web.json_response({"code": 3001, "message": f"{kind.title()} does not exist: "
-                                      f"{request.match_info['id']}."}, status=404)
-        return web.json_response(answer)
+        return refused if refused is not None else _lookup(self.past_qa, request)
 
     async def _report(self, request: web.Request) -> web.Response:
         refused = self._refuse(request)
@@ -218,12 +211,17 @@ class FakeZoomCloud:
         if self.report_status is not None:
             return web.json_response({"code": 200, "message": "No permission."},
                                      status=self.report_status)
-        kind = request.match_info["kind"].rstrip("s")
-        report = self.reports.get((kind, request.match_info["id"]))
-        if report is None:
-            return web.json_response({"code": 3001, "message": f"{kind.title()} does not exist: "
-                                      f"{request.match_info['id']}."}, status=404)
-        return web.json_response(report)
+        return _lookup(self.reports, request)
+
+
+def _lookup(table: dict[tuple[str, str], dict[str, Any]], request: web.Request) -> web.Response:
+    """The entry for the path's {kind}/{id}, or Zoom's 404 for an unknown meeting/webinar."""
+    kind, ident = request.match_info["kind"].rstrip("s"), request.match_info["id"]
+    found = table.get((kind, ident))
+    if found is None:
+        return web.json_response({"code": 3001, "message": f"{kind.title()} does not exist: "
+                                  f"{ident}."}, status=404)
+    return web.json_response(found)
 
 
 def file_event(file_name: str, *, kind: str = "meeting", message_id: str | None = None,

@@ -46,6 +46,23 @@ class Tmux:
         return subprocess.run([TMUX, "-L", self.socket, "has-session", "-t", self.session],
                               capture_output=True, timeout=10).returncode == 0
 
+    def start(self, command: str) -> None:
+        """`command` in a new 120x35 session (the window resized too: tmux may ignore -x/-y)."""
+        self("new-session", "-d", "-s", self.session, "-x", "120", "-y", "35", command)
+        self("resize-window", "-t", self.session, "-x", "120", "-y", "35")
+
+    def keys(self, *keys: str) -> None:
+        self("send-keys", "-t", self.session, *keys)
+
+    def add_question(self, text: str) -> None:
+        """Type a manual question with n and submit it; it waits in Incoming."""
+        self.keys("n")
+        self.wait_for("New question")
+        self.keys("-l", text)
+        self.wait_for(text)
+        self.keys("Enter")
+        self.wait_for("1 Incoming (1)")
+
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout
         screen = ""
@@ -79,40 +96,29 @@ def test_run_add_approve_quit(tmp_path: Path):
     tmux = Tmux()
     env_note = os.environ.get("TERM", "")
     try:
-        tmux("new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "35", command)
-        tmux("resize-window", "-t", tmux.session, "-x", "120", "-y", "35")
+        tmux.start(command)
         tmux.wait_for("1 Incoming (0)")
         tmux.wait_for("Zoom live")  # the webhook collector, in the status line
-        tmux("send-keys", "-t", tmux.session, "C-u")  # the page URLs, with the host token
+        tmux.keys("C-u")  # the page URLs, with the host token
         screen = tmux.wait_for("Page URLs")
         assert "/host#token=smoke-host-token" in screen, screen
         time.sleep(0.3)
-        tmux("send-keys", "-t", tmux.session, "Escape")
+        tmux.keys("Escape")
         time.sleep(0.3)  # a bare Escape must not merge with the next key
         tmux.wait_for("Question")  # the list's header: the URLs screen is closed
-        tmux("send-keys", "-t", tmux.session, "n")
-        tmux.wait_for("New question")
-        tmux("send-keys", "-t", tmux.session, "-l", "Is this the smoke test?")
-        tmux.wait_for("Is this the smoke test?")
-        tmux("send-keys", "-t", tmux.session, "Enter")
-        tmux.wait_for("1 Incoming (1)")
-        tmux("send-keys", "-t", tmux.session, "a")
+        tmux.add_question("Is this the smoke test?")
+        tmux.keys("a")
         screen = tmux.wait_for("2 Host list (1)")
         assert "1 Incoming (0)" in screen
-        tmux("send-keys", "-t", tmux.session, "n")  # an urgent one: l takes a new one live
-        tmux.wait_for("New question")
-        tmux("send-keys", "-t", tmux.session, "-l", "Urgent from the floor?")
-        tmux.wait_for("Urgent from the floor?")
-        tmux("send-keys", "-t", tmux.session, "Enter")
-        tmux.wait_for("1 Incoming (1)")
-        tmux("send-keys", "-t", tmux.session, "l")
+        tmux.add_question("Urgent from the floor?")  # an urgent one: l takes a new one live
+        tmux.keys("l")
         screen = tmux.wait_for("2 Host list (2)")
         assert "1 Incoming (0)" in screen, screen
-        tmux("send-keys", "-t", tmux.session, "2")
+        tmux.keys("2")
         tmux.wait_for("LIVE")
-        tmux("send-keys", "-t", tmux.session, "C-q")  # Zoom is live: quitting asks first
+        tmux.keys("C-q")  # Zoom is live: quitting asks first
         tmux.wait_for("Quit Townhall?")
-        tmux("send-keys", "-t", tmux.session, "y")
+        tmux.keys("y")
         deadline = time.monotonic() + 15
         while tmux.alive() and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -134,8 +140,7 @@ def test_run_exits_cleanly_on_sigterm(tmp_path: Path):
     db, command = run_command(tmp_path, "echo EXIT=$?; sleep 30")
     tmux = Tmux()
     try:
-        tmux("new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "35", command)
-        tmux("resize-window", "-t", tmux.session, "-x", "120", "-y", "35")
+        tmux.start(command)
         tmux.wait_for("1 Incoming (0)")
         shell = tmux("display-message", "-p", "-t", tmux.session, "#{pane_pid}").strip()
         children = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True,

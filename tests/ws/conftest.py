@@ -12,6 +12,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from aggregator.config import parse_config
+from tests.support.browser import chromium
 from townhall.runtime import Runtime
 
 TOKENS = {"moderator": "mod-secret-1", "host": "host-secret-2", "overlay": "overlay-secret-3"}
@@ -59,6 +60,13 @@ async def server(tmp_path: Path, tokens: dict[str, str]) -> AsyncIterator[Server
     config = parse_config(config_text(tmp_path / "t.db"))
     async with Runtime(config, collectors=[], port=0) as runtime:
         yield Server(runtime)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """A headless Chromium for the page tests (tests/support/browser.py)."""
+    async with chromium() as b:
+        yield b
 
 
 async def hello(url: str, role: str, token: str | None, name: str = "Ana",

@@ -97,39 +97,31 @@ def _assert_refused_at_the_boundary(reply: dict[str, Any], frame_id: str) -> Non
     assert "StoreError" not in reply["message"], reply
 
 
-@pytest.mark.parametrize("attempt", ATTEMPTS)
-async def test_a_bad_next_racing_a_good_next_leaves_one_live(
-        server: Server, tokens: dict[str, str], attempt: int) -> None:
+async def _scene(server: Server, tokens: dict[str, str], bad_role: str, bad_op: str) -> None:
+    """A `bad_role` client sends `bad_op` on an id no store can hold while a host says next."""
     await _one_live_two_queued(server)
-    one = await _connect(server, "host", tokens["host"], "Host one")
-    two = await _connect(server, "host", tokens["host"], "Host two")
-    bad = {"type": "command", "id": "bad", "op": "next", "question": HUGE}
+    sender = await _connect(server, bad_role, tokens[bad_role], f"{bad_role} sending bad")
+    host = await _connect(server, "host", tokens["host"], "Host")
+    bad = {"type": "command", "id": "bad", "op": bad_op, "question": HUGE}
     good = {"type": "command", "id": "good", "op": "next"}
 
-    bad_reply, good_reply = await _race(server, (one, bad), (two, good))
+    bad_reply, good_reply = await _race(server, (sender, bad), (host, good))
 
     await server.queue.flush()
     _assert_only_the_good_next_happened(server)
     _assert_refused_at_the_boundary(bad_reply, "bad")
     assert good_reply == {"type": "ack", "id": "good"}
-    await one.close()
-    await two.close()
+    await sender.close()
+    await host.close()
+
+
+@pytest.mark.parametrize("attempt", ATTEMPTS)
+async def test_a_bad_next_racing_a_good_next_leaves_one_live(
+        server: Server, tokens: dict[str, str], attempt: int) -> None:
+    await _scene(server, tokens, "host", "next")
 
 
 @pytest.mark.parametrize("attempt", ATTEMPTS)
 async def test_a_star_on_a_bad_id_racing_a_next_leaves_one_live(
         server: Server, tokens: dict[str, str], attempt: int) -> None:
-    await _one_live_two_queued(server)
-    moderator = await _connect(server, "moderator", tokens["moderator"], "Moderator")
-    host = await _connect(server, "host", tokens["host"], "Host")
-    bad = {"type": "command", "id": "bad", "op": "star", "question": HUGE}
-    good = {"type": "command", "id": "good", "op": "next"}
-
-    bad_reply, good_reply = await _race(server, (moderator, bad), (host, good))
-
-    await server.queue.flush()
-    _assert_only_the_good_next_happened(server)
-    _assert_refused_at_the_boundary(bad_reply, "bad")
-    assert good_reply == {"type": "ack", "id": "good"}
-    await moderator.close()
-    await host.close()
+    await _scene(server, tokens, "moderator", "star")

@@ -1,41 +1,24 @@
 """/host and /overlay in headless Chromium (Debian `chromium`, driven by Playwright's API).
 
-Never `playwright install`: the system Chromium is used through `executable_path`.
+The browser comes from tests/support/browser.py (the system Chromium, never `playwright
+install`).
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
-
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import expect
 
 from aggregator.commands import Command
 from aggregator.server.ws import SESSIONS
 from tests.conftest import incoming
+from tests.support.browser import needs_chromium
 from tests.ws.conftest import Server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCRIPT = "<script>window.__pwned = 1</script>Is this <b>bold</b>?"
 IMG = '<img src=x onerror="window.__pwned = 2">What about images?'
 
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
-                                reason="needs the Debian chromium package (.ci/run installs it)")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+pytestmark = needs_chromium
 
 
 async def open_page(browser, url: str):  # noqa: ANN001, ANN201

@@ -17,7 +17,8 @@ from aggregator.commands import Command
 from aggregator.server import pages
 from tests.conftest import incoming
 from tests.ws.conftest import Server
-from tests.ws.test_pages_browser import browser, open_page, pytestmark  # noqa: F401
+from tests.support.browser import chromium, needs_chromium
+from tests.ws.test_pages_browser import open_page
 
 LAPTOP = {"width": 1280, "height": 720}
 SENTENCE = "How will the foundation make sure that small affiliates get a fair share of funding "
@@ -25,6 +26,8 @@ SENTENCE = "How will the foundation make sure that small affiliates get a fair s
 LONG = (SENTENCE * 18).strip() + " in the next annual plan?"
 # The longest a question can be (aggregator/sanitize.py MAX_TEXT).
 HUGE = ("word " * 999).strip() + " END?"
+
+pytestmark = needs_chromium
 
 
 async def live(server: Server, text: str, author: str = "Sofia Rossi") -> int:
@@ -196,18 +199,10 @@ async def test_pages_work_under_a_proxied_host_name_once_every_role_has_a_token(
     """What a TLS proxy or tunnel on the server's machine forwards: the public host name in
     Host and Origin, to a server that listens on loopback. Chromium resolves the name to
     127.0.0.1 itself, so the server sees exactly those headers."""
-    from playwright.async_api import async_playwright
-
-    from tests.ws.test_pages_browser import ARGS, CHROMIUM
-
     await live(server, "Through the proxy?")
     rules = "--host-resolver-rules=MAP townhall.example.org 127.0.0.1"
-    async with async_playwright() as p:
-        named = await p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, rules])
-        try:
-            page = await named.new_page()
-            await page.goto(f"http://townhall.example.org:{server.port}/host"
-                            f"#token={tokens['host']}")
-            await expect(page.locator("#live-text")).to_have_text("Through the proxy?")
-        finally:
-            await named.close()
+    async with chromium(rules) as named:
+        page = await named.new_page()
+        await page.goto(f"http://townhall.example.org:{server.port}/host"
+                        f"#token={tokens['host']}")
+        await expect(page.locator("#live-text")).to_have_text("Through the proxy?")

@@ -9,8 +9,6 @@ and overlay surface and present for the moderator, or the check proves nothing.
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -19,8 +17,8 @@ from playwright.async_api import Browser, expect
 from aggregator.commands import Command
 from aggregator.model import Author, Incoming
 from aggregator.privacy import HIDDEN_ASKER
+from tests.support.browser import needs_chromium
 from tests.ws.conftest import Server, hello, read_until, snapshot_done
-from tests.ws.test_pages_browser import ARGS, CHROMIUM
 
 SENTINEL = "The sentinel question?"
 
@@ -70,20 +68,7 @@ CASES = {
              ("dismiss", {"reason": "spam"})], shown=False),
 }
 
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
-                                reason="needs the Debian chromium package (.ci/run installs it)")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+pytestmark = needs_chromium
 
 
 async def _page(browser: Browser, url: str):  # noqa: ANN202

@@ -335,27 +335,12 @@ class FakeYouTubeAPI(ChatScript):
             chat = self.chats.get(query.get("liveChatId", ""))
             if chat is None:
                 return _error(404, "liveChatNotFound", "The live chat was not found.")
-            total = len(chat.messages)
-            token = query.get("pageToken")
-            if token is None:
-                start = max(0, total - min(self.history_limit, max_results))
-            else:
-                start = _decode_token(token, chat.chat_id)
-                if start is None or start > total:
-                    return _error(400, "pageTokenInvalid", "The page token is not valid.")
-            if chat.offline_at and token is not None and start >= total:
-                return _error(403, "liveChatEnded", "The live chat is no longer live.")
+            start = _resume_at(chat, query.get("pageToken"),
+                               len(chat.messages) - min(self.history_limit, max_results))
+            if isinstance(start, web.Response):
+                return start
             items = chat.messages[start:start + max_results]
-            body: dict[str, Any] = {
-                "kind": "youtube#liveChatMessageListResponse", "etag": f"p{start}",
-                "nextPageToken": _encode_token(chat.chat_id, start + len(items)),
-                "pollingIntervalMillis": self.polling_millis,
-                "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
-                "items": items,
-            }
-            if chat.offline_at:
-                body["offlineAt"] = chat.offline_at
-            data = json.dumps(body)
+            data = json.dumps(self._page(chat, start, items, f"p{start}"))
         return web.Response(text=data, content_type="application/json")
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
@@ -376,17 +361,10 @@ class FakeYouTubeAPI(ChatScript):
                 return _error(429, "rateLimitExceeded", "Resource has been exhausted (the "
                               "stream was reopened sooner than pollingIntervalMillis).", True,
                               status_name="RESOURCE_EXHAUSTED")
-            total = len(chat.messages)
-            token = query.get("pageToken")
-            if token is None:
-                position = max(0, total - self.history_limit)
-            else:
-                start = _decode_token(token, chat.chat_id)
-                if start is None or start > total:
-                    return _error(400, "pageTokenInvalid", "The page token is not valid.", True)
-                position = start
-            if chat.offline_at and token is not None and position >= total:
-                return _error(403, "liveChatEnded", "The live chat is no longer live.", True)
+            position = _resume_at(chat, query.get("pageToken"),
+                                  len(chat.messages) - self.history_limit, wrap=True)
+            if isinstance(position, web.Response):
+                return position
             self.stream_connections += 1
             serial = self._stream_latest[chat.chat_id] = self.stream_connections
         response = web.StreamResponse(headers={"Content-Type": "application/json; charset=UTF-8"})
@@ -416,15 +394,7 @@ class FakeYouTubeAPI(ChatScript):
                 items = chat.messages[position:position + STREAM_PAGE]
                 done = chat.offline_at is not None and position + len(items) >= len(
                     chat.messages)
-                body: dict[str, Any] = {
-                    "kind": "youtube#liveChatMessageListResponse", "etag": f"s{position}",
-                    "nextPageToken": _encode_token(chat.chat_id, position + len(items)),
-                    "pollingIntervalMillis": self.polling_millis,
-                    "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
-                    "items": items,
-                }
-                if chat.offline_at:
-                    body["offlineAt"] = chat.offline_at
+                body = self._page(chat, position, items, f"s{position}")
                 text = json.dumps(body) if first or items or done or (
                     loop.time() - last_write >= self.stream_heartbeat) else None
             if text is not None:
@@ -435,6 +405,20 @@ class FakeYouTubeAPI(ChatScript):
                 return position
             if len(items) < STREAM_PAGE:
                 await asyncio.sleep(self.stream_tick)
+
+    def _page(self, chat: Chat, position: int, items: list[dict[str, Any]],
+              etag: str) -> dict[str, Any]:
+        """A liveChatMessageListResponse: the body of a list page and of a stream element."""
+        body: dict[str, Any] = {
+            "kind": "youtube#liveChatMessageListResponse", "etag": etag,
+            "nextPageToken": _encode_token(chat.chat_id, position + len(items)),
+            "pollingIntervalMillis": self.polling_millis,
+            "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
+            "items": items,
+        }
+        if chat.offline_at:
+            body["offlineAt"] = chat.offline_at
+        return body
 
     async def _write(self, response: web.StreamResponse, text: str) -> None:
         data = text.encode()
@@ -474,6 +458,22 @@ def _error(status: int, reason: str, message: str, wrap: bool = False, *,
         error["status"] = status_name
     body: Any = [{"error": error}] if wrap else {"error": error}
     return web.json_response(body, status=status)
+
+
+def _resume_at(chat: Chat, token: str | None, first: int, *, wrap: bool = False
+               ) -> int | web.Response:
+    """Where a list or stream read starts: `first` (the recent history) without a page token,
+    else the token's position; a token that is not valid, or one at the end of a chat that went
+    offline, gets Google's error instead."""
+    total = len(chat.messages)
+    if token is None:
+        return max(0, first)
+    start = _decode_token(token, chat.chat_id)
+    if start is None or start > total:
+        return _error(400, "pageTokenInvalid", "The page token is not valid.", wrap)
+    if chat.offline_at and start >= total:
+        return _error(403, "liveChatEnded", "The live chat is no longer live.", wrap)
+    return start
 
 
 def _encode_token(chat_id: str, index: int) -> str:

@@ -17,6 +17,8 @@ from rich.style import Style
 from aggregator.model import Question, Status, parse_iso
 from aggregator.privacy import PRIVATE, PRIVATE_CONFIRMED, confirmed, is_private
 
+from ..timefmt import short_age
+
 _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
 
 SOURCE_LABELS = {"youtube": "YouTube", "zoom": "Zoom", "email": "Email", "manual": "Manual",
@@ -90,14 +92,8 @@ def age_text(received: float | None, now: float) -> str:
     """"<1m", "12m", "3h", "2d": short enough for a 5-cell column."""
     if received is None:
         return ""
-    seconds = max(0, int(now - received))
-    if seconds < 60:  # rows are cached per minute of age: no seconds that would go stale
-        return "<1m"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
+    # no seconds: rows are cached per minute of age, and seconds would go stale
+    return short_age(now - received)
 
 
 def received_epoch(q: Question) -> float | None:
