@@ -50,14 +50,23 @@ def _is_address(run: str) -> bool:
     return bool(_ADDRESS_IN_RUN.search(run))
 
 
+def _has_at_sign(text: str) -> bool:
+    """No at sign, no address: the common case, answered without scanning word by word."""
+    return "@" in text or "\uff20" in text or "\ufe6b" in text
+
+
 def find_addresses(text: str) -> list[str]:
     """Every email address in `text`, as written (including any quotes or `mailto:`)."""
+    if not _has_at_sign(text):
+        return []
     return [m.group() for m in _RUN.finditer(text) if _is_address(m.group())]
 
 
 def redact_addresses(text: str) -> str:
     """`text` with every email address replaced by ADDRESS_REMOVED: for free text such as a
     question's wording, where removing the address silently would change the sentence."""
+    if not _has_at_sign(text):
+        return text
     def replace(match: re.Match[str]) -> str:
         run = match.group()
         if not _is_address(run):
