@@ -413,17 +413,19 @@ def _value_problems(config: Config) -> list[ConfigError]:
     def fail(key: str, problem: str, fix: str) -> None:
         problems.append(ConfigError(src, key, problem, fix))
 
-    if config.meeting.starts_at:
+    for key, example in (("starts_at", "2022-11-10T14:00:00Z"),
+                         ("recording_started_at", "2022-11-10T14:00:05Z")):
+        value = getattr(config.meeting, key)
+        if not value:
+            continue
         try:
-            datetime.fromisoformat(config.meeting.starts_at.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            fail("[meeting] starts_at", "not an ISO-8601 time", 'e.g. "2022-11-10T14:00:00Z"')
-    if config.meeting.recording_started_at:
-        try:
-            datetime.fromisoformat(config.meeting.recording_started_at.replace("Z", "+00:00"))
-        except ValueError:
-            fail("[meeting] recording_started_at", "not an ISO-8601 time",
-                 'e.g. "2022-11-10T14:00:05Z"')
+            fail(f"[meeting] {key}", "not an ISO-8601 time", f'e.g. "{example}"')
+            continue
+        if moment.tzinfo is None:  # compared with the platforms' UTC times later
+            fail(f"[meeting] {key}", "has no time zone",
+                 f'add one: "Z" for UTC or an offset such as "+01:00", e.g. "{example}"')
     if config.meeting.recording_url and not re.fullmatch(
             r"https?://[^\s<>\[\]{}|\\^`\"']+", config.meeting.recording_url):
         fail("[meeting] recording_url", "not a web address (http or https, no spaces)",
@@ -439,13 +441,23 @@ def _value_problems(config: Config) -> list[ConfigError]:
             fail("[youtube] video", f"{config.youtube.video!r} is not a YouTube video",
                  'a watch, youtu.be or /live/ URL, or the 11-character id')
     if config.zoom.public_url:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(config.zoom.public_url)
         if not (parts.hostname and (parts.scheme == "https" or (
                 parts.scheme == "http" and is_loopback(parts.hostname)))):
             fail("[zoom] public_url", "not an https:// URL (Zoom posts webhooks only to https)",
                  'the address your tunnel gives, e.g. "https://example.trycloudflare.com"')
+    # Addresses that carry a secret (the Zoom client secret and tokens, the YouTube key in the
+    # query string): https, or http only to this machine (a test server, a local proxy).
+    for key, url in (("[zoom] token_url", config.zoom.token_url),
+                     ("[zoom] api_base_url", config.zoom.api_base_url),
+                     ("[youtube] api_endpoint", config.youtube.api_endpoint)):
+        if not url:
+            continue
+        parts = urlsplit(url)
+        if not (parts.hostname and (parts.scheme == "https" or (
+                parts.scheme == "http" and is_loopback(parts.hostname)))):
+            fail(key, "not an https:// URL (it carries a secret; http only on this machine)",
+                 "use the https address, or leave the key out for the default")
     if config.email.since:
         try:
             date.fromisoformat(config.email.since)

@@ -41,6 +41,7 @@ from typing import Any, TextIO
 from .commands import Command, CommandError
 from .config import Config, ConfigError
 from .model import Asker, Question, Status
+from .privacy import confirmed
 from .sanitize import clean_line
 from .store import Store, StoreError, StoreLocked
 
@@ -65,6 +66,9 @@ class MailDraft:
     message_id: str  # the recorded one (sending), else "" until a mail is built
     in_reply_to: str  # the asker's Message-ID, "" when unknown
     subject: str
+    #: the asker's own question as they wrote it (or its edited wording): never the wording of
+    #: the question theirs was merged into, which may be someone else's private message
+    wording: str = ""
 
     @property
     def key(self) -> str:
@@ -126,14 +130,16 @@ def drafts(questions: list[Question]) -> tuple[list[MailDraft], list[str]]:
                 question=q, asker=asker, to=to, answer=q.note, answer_key=key, state=state,
                 message_id=str(record.get("message_id") or "") if state == "sending" else "",
                 in_reply_to=mid if _MESSAGE_ID.match(mid) else "",
-                subject=subject if subject.lower().startswith("re:") else f"Re: {subject}"))
+                subject=subject if subject.lower().startswith("re:") else f"Re: {subject}",
+                wording=(original.display_text if original is not q or confirmed(q) else "")))
     return mails, notes
 
 
 def body(draft: MailDraft, config: Config, page_url: str) -> str:
-    quoted = "\n".join("> " + line for line in draft.question.display_text.splitlines())
+    quoted = ["> " + line for line in draft.wording.splitlines()]
     lines = [f"Hello {draft.asker.name},", "",
-             f"thank you for your question to {config.meeting.title}:", "", quoted, "",
+             f"thank you for your question to {config.meeting.title}"
+             + (":" if quoted else "."), "", *quoted, *([""] if quoted else []),
              draft.answer, ""]
     if page_url:
         lines += [f"The notes of the meeting, with every answer: {page_url}", ""]

@@ -251,6 +251,11 @@ def publish(config: Config, text: str, *, dry_run: bool = False, force: bool = F
     extra = {"createonly": "1"} if action == "create" else {"nocreate": "1"}
     if action == "update":
         _guard(lambda: page.text(cache=False), config)  # mwclient's basetimestamp for the edit
+        if page.revision != state.revid:  # someone saved in between: the check above is stale
+            return Outcome("conflict", f"refused: {title!r} changed while publishing (revision "
+                           f"{page.revision}, we checked {state.revid}). Run `townhall publish "
+                           "--dry-run` to see it")
+        extra["baserevid"] = str(state.revid)  # the wiki detects a conflict from this base
     result = _guard(lambda: page.edit(text, summary=config.wiki.summary, bot=False,
                                       **extra), config)
     revid = int(result.get("newrevid") or state.revid)

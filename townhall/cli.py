@@ -258,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the page and its diff against the wiki, change nothing")
     p.add_argument("--force", action="store_true",
                    help="replace the page even though someone else edited it since")
+    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     followup = sub.add_parser("followup", help="the questions answered in writing after the call",
                               description="the questions answered in writing after the call")
     followup_sub = followup.add_subparsers(dest="followup_command", metavar="COMMAND",
@@ -276,10 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resend", type=int, action="append", metavar="N",
                    help="with --send: send question N's mail again where a crashed run may "
                         "or may not have sent it (repeatable)")
+    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     p = add("import", "load a JSON export (townhall export --format json) into an empty store",
             cmd_import)
     p.add_argument("file", metavar="FILE.json", help="a file written by `townhall export "
                    "--format json`; the store ([store] path) must hold no questions yet")
+    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     p = add("demo", "everything local, with simulated YouTube, Zoom and email traffic",
             cmd_demo, config=False)
     p.epilog = ("The real collectors run against local simulators: a fake YouTube API polled "
@@ -311,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "tokens when the server is not on loopback. Nothing is written or sent.")
     p.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS",
                    help="give each check this long (default 15)")
+    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     p = add("tokens", "generate the three role tokens; print `export NAME=...` lines and the "
             "page URLs", cmd_tokens)
     p.epilog = ("The variable names are the config's [server] *_token_env keys. Every line that "
@@ -342,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--webinar", metavar="ID", help="the webinar id (or an instance UUID)")
     group.add_argument("--meeting", metavar="ID", help="the meeting id (or an instance UUID)")
+    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     return parser
 
 

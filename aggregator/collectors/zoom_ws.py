@@ -41,6 +41,7 @@ from ..health import HealthRegistry
 from ..model import to_iso
 from ..net import is_loopback
 from ..sanitize import clean_line
+from ..store import StoreError
 from .base import Backoff, Collector, CollectorStopped, Sink, retry_time
 from .zoom_events import BadEvent, EventHandler
 from .zoom_oauth import (
@@ -251,13 +252,17 @@ class ZoomWebSocketCollector:
                 log.info("zoom websocket: unusable event (%s)", exc)
                 self.events.rejected()
                 return
-            except Exception as exc:  # the store failed: Zoom will not redeliver, so retry
+            except StoreError as exc:  # the store failed: Zoom will not redeliver, so retry
                 self.events.store_failed()
                 if delay is None:
                     log.error("zoom chat message lost: the store failed %d times (%s)",
                               len(STORE_RETRIES) + 1, type(exc).__name__)
                     return
                 await asyncio.sleep(delay)
+            except Exception:  # a bug on this one event: it fails alone, the stream goes on
+                log.exception("zoom websocket: an event could not be handled")
+                self.events.rejected()
+                return
 
 
 def _now() -> datetime:

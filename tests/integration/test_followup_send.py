@@ -192,3 +192,29 @@ def test_a_server_holding_the_store_is_named(tmp_path: Path, env, capsys) -> Non
     finally:
         owner.close()
     assert "cannot send while a server owns the store" in capsys.readouterr().err
+
+
+def test_a_mail_quotes_the_askers_own_question_not_a_private_one_it_was_merged_into(
+        tmp_path: Path, env, capsys) -> None:
+    config = write_config(tmp_path, """
+[smtp]
+host = "127.0.0.1"
+port = 2525
+security = "plain"
+username = "answers"
+password_env = "TEST_SMTP_PASSWORD"
+from = "Answers <answers@example.org>"
+""")
+    private = Incoming(source="zoom", external_id="z1", author=Author(name="Grace", id="g"),
+                       text="Maggie, privately: my account was blocked", flags=("private",))
+    build_store(tmp_path / "meeting.db", [
+        ("submit", private),
+        ("submit", email_in("m1@example.org", "ann@example.org", "Ann", "Why are accounts "
+                            "blocked?")),
+        ("cmd", ("merge", 2, {"into": 1})), ("cmd", ("follow_up", 1, {})),
+        ("cmd", ("note", 1, {"note": "We review blocks within a week."})),
+    ])
+    assert main(["followup", "send", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "> Why are accounts blocked?" in out and "We review blocks within a week." in out
+    assert "privately" not in out

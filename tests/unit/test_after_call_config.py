@@ -34,3 +34,24 @@ def test_mail_ops_are_not_client_sendable(op: str) -> None:
         Command.sent_by("moderator", op, 1, {"to": "email:a@b.org", "answer": "x",
                                              "message_id": "<m@b.org>"}, None)
     assert caught.value.code == "forbidden"
+
+
+@pytest.mark.parametrize("key", ["starts_at", "recording_started_at"])
+@pytest.mark.parametrize("value", ["2026-05-01T18:00", "2026-05-01"])
+def test_a_meeting_time_without_a_time_zone_is_refused(key: str, value: str) -> None:
+    from aggregator.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as err:
+        parse_config(f'[meeting]\n{key} = "{value}"\n')
+    assert f"[meeting] {key}" in str(err.value) and "time zone" in str(err.value)
+
+
+@pytest.mark.parametrize("section,key", [("zoom", "token_url"), ("zoom", "api_base_url"),
+                                         ("youtube", "api_endpoint")])
+def test_an_address_that_carries_a_secret_must_be_https(section: str, key: str) -> None:
+    from aggregator.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as err:
+        parse_config(f'[{section}]\n{key} = "http://zoom.example.org/x"\n')
+    assert f"[{section}] {key}" in str(err.value) and "https" in str(err.value)
+    parse_config(f'[{section}]\n{key} = "http://127.0.0.1:8080/x"\n')  # a local test server
