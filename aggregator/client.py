@@ -86,8 +86,11 @@ class LocalClient:
         subscription = self.queue.subscribe(None)
 
         async def pump_changes() -> None:
-            async for event in subscription:
-                await out.put(event)
+            try:
+                async for event in subscription:
+                    await out.put(event)
+            except Exception as exc:  # the store could not be read: say so, do not freeze
+                await out.put(ConnectionChanged(False, f"the change stream failed: {exc}"))
 
         async def pump_health() -> None:
             while True:

@@ -94,6 +94,7 @@ class QueueView(Protocol):
 
     bans: set[str]
     links: dict[str, str]
+    config_bans: frozenset[str]  # bans the config file sets: lifted there, not by a command
 
     def get(self, question_id: int) -> Question | None: ...
     def host_ids(self) -> list[int]: ...
@@ -303,7 +304,13 @@ def _go_live(draft: Draft, command: Command, actor: str) -> None:
 
 @handler("next")
 def _next(draft: Draft, command: Command, actor: str) -> None:
+    """The live question answered, the top of the host list live. A page sends `live`, the
+    question it shows as live: a double click or a held key then answers one question, not
+    the whole host list (the second `next` no longer matches and is a conflict)."""
     live = draft.view.live_id()
+    if "live" in command.args and command.args["live"] != live:
+        raise CommandError("conflict", f"#{live} is live now, not #{command.args['live']}"
+                           if live is not None else "nothing is live now")
     if live is None and not draft.host:
         raise CommandError("invalid", "nothing is live and the host list is empty")
     if live is not None:

@@ -61,6 +61,10 @@ class Pending:
         return self._bans if self._bans is not None else self.committed.bans
 
     @property
+    def config_bans(self) -> frozenset[str]:
+        return self.committed.config_bans
+
+    @property
     def links(self) -> dict[str, str]:
         return self._links if self._links is not None else self.committed.links
 

@@ -84,6 +84,10 @@ def _unban(draft: Draft, command: Command, actor: str) -> None:
         raise CommandError("invalid", f"{entry!r} is not on the ban list")
     # One person, one ban: lift it from every identity linked to the same person.
     person = {canonical_identity(i) for i in person_identities(entry, draft.view.links)}
+    in_config = sorted(b for b in draft.view.config_bans if canonical_identity(b) in person)
+    if in_config:
+        raise CommandError("invalid", f"{', '.join(in_config)} is banned by the config file "
+                           "([triage] banned): remove it there and restart")
     draft.effect.bans_removed = sorted(b for b in draft.view.bans if canonical_identity(b) in person)
 
 

@@ -21,6 +21,7 @@ last command that came before it. docs/architecture.md tells the whole path of a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from array import array
 from collections import deque
@@ -61,6 +62,8 @@ log = logging.getLogger(__name__)
 
 #: up to this many questions at start the duplicate-hint index is built before start() returns
 SIMILAR_SYNC_LIMIT = 5_000
+#: commands decided against what is committed (the audit log, the meeting facts)
+READS_COMMITTED = frozenset({"undo", "end_meeting", "recording_started"})
 #: at most this many inbox items are decided and written together
 MAX_BATCH = 2_000
 
@@ -84,8 +87,8 @@ class _Item:
     actor: str = ""
 
     @property
-    def is_undo(self) -> bool:
-        return self.command is not None and self.command.op == "undo"
+    def starts_batch(self) -> bool:
+        return self.command is not None and self.command.op in READS_COMMITTED
 
 
 class QuestionQueue:
@@ -110,6 +113,7 @@ class QuestionQueue:
         self._inbox: deque[_Item] = deque()
         self._arrived = asyncio.Event()
         self._owner: asyncio.Task[None] | None = None
+        self._closing = False
         self._subscribers: set[Subscription] = set()
         # duplicate hints (triage.similar): follows every open question through _index
         self.similar = DuplicateIndex()
@@ -140,6 +144,7 @@ class QuestionQueue:
         self._next_id = max(self._questions, default=0) + 1
         self._stored_bans = self.store.bans()
         self.links = self.store.identity_links()
+        self._closing = False
         self._owner = asyncio.create_task(self._run(), name="queue-owner")
 
     async def _fill_similar(self, ids: list[int]) -> None:
@@ -163,12 +168,23 @@ class QuestionQueue:
         self._similar_fill = None
 
     async def close(self) -> None:
-        """Finish what is in the inbox, then stop the owner task and background work."""
+        """Finish what is in the inbox, then stop the owner task and background work.
+
+        From the moment close() is called nothing new is accepted (StoreError), so once the
+        last item is written the owner is idle and stopping it cancels no commit in flight.
+        """
         if self._owner is not None and not self._owner.done():
-            await self.flush()
+            last = _Item(self._future())
+            self._inbox.append(last)
+            self._arrived.set()
+            self._closing = True
+            with contextlib.suppress(Exception):
+                await last.future
         owner, self._owner = self._owner, None
         task, self._similar_fill = self._similar_fill, None
         await cancel_and_wait([owner, task])
+        while self._inbox:  # only if the owner had died: nobody is left waiting for ever
+            _settle(self._inbox.popleft().future, error=StoreError("the queue was closed"))
 
     async def flush(self) -> None:
         """Wait until everything handed to the queue so far is decided and on disk."""
@@ -179,6 +195,10 @@ class QuestionQueue:
     @property
     def bans(self) -> set[str]:
         return self._stored_bans | self._config_bans
+
+    @property
+    def config_bans(self) -> frozenset[str]:
+        return frozenset(self._config_bans)
 
     @property
     def seq(self) -> int:
@@ -267,6 +287,8 @@ class QuestionQueue:
     async def _enqueue(self, item: _Item) -> Any:
         if self._owner is None:
             raise StoreError("the queue is not started (await queue.start())")
+        if self._closing:
+            raise StoreError("the queue is closing: nothing new is taken")
         self._inbox.append(item)
         self._arrived.set()
         # A caller cancelled before its item is decided withdraws it (the owner skips a done
@@ -289,11 +311,12 @@ class QuestionQueue:
                     _settle(item.future, error=StoreError(f"the queue failed: {exc}"))
 
     def _take_batch(self) -> list[_Item]:
-        """What is waiting, in arrival order. An undo starts a batch of its own: it reads the
-        audit log, which holds only committed commands, so the commands before it must be
-        on disk when it is decided."""
+        """What is waiting, in arrival order. An undo, and a command that writes the meeting's
+        own facts, start a batch of their own: they read the audit log or the meeting facts,
+        which hold only what is committed, so everything before them must be on disk when
+        they are decided (and a batch holds at most one of them)."""
         batch = [self._inbox.popleft()]
-        while self._inbox and len(batch) < MAX_BATCH and not self._inbox[0].is_undo:
+        while self._inbox and len(batch) < MAX_BATCH and not self._inbox[0].starts_batch:
             batch.append(self._inbox.popleft())
         return batch
 

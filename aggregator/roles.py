@@ -29,7 +29,8 @@ from typing import NamedTuple
 import msgspec
 
 from .model import Question, Status
-from .privacy import HIDDEN_ASKER, confirmed, is_private, public_asker, public_asker_name
+from .privacy import (HIDDEN_ASKER, confirmed, is_private, public_asker, public_asker_name,
+                      redact_addresses)
 
 #: roles from most to least privileged
 ROLES = ("moderator", "host", "overlay")
@@ -87,15 +88,16 @@ def _host_view(question: Question) -> HostQuestion:
     askers = tuple(HIDDEN_ASKER if private else public_asker(a) for a in question.askers)
     return HostQuestion(
         id=question.id, status=question.status, version=question.version,
-        source=question.source, text=question.display_text,
+        source=question.source, text=redact_addresses(question.display_text),
         author=PublicName(public_asker_name(question)), rank=question.rank,
-        starred=question.starred, tags=question.tags, assignee=question.assignee,
+        starred=question.starred, tags=tuple(redact_addresses(t) for t in question.tags),
+        assignee=redact_addresses(question.assignee) if question.assignee else None,
         askers=askers, asker_count=max(len(askers), 1))
 
 
 def _overlay_view(question: Question) -> OverlayQuestion:
     return OverlayQuestion(id=question.id, status=question.status, version=question.version,
-                           text=question.display_text,
+                           text=redact_addresses(question.display_text),
                            author=PublicName(public_asker_name(question)))
 
 

@@ -8,8 +8,9 @@ result as plain text; this is not an escaper for any markup.
 Removed: C0 controls other than newline and tab, DEL, C1 controls (terminals act on them: ESC
 sequences set titles, clear screens, make links); bidi embeddings, overrides and isolates (they
 reorder what a reader sees); zero-width space, word joiner and BOM; invisible operators
-U+2061-U+2064 and the Hangul/halfwidth fillers (they render as nothing, so a "blank" name or a
-hidden word can be built from them); Unicode tag characters U+E0000-E007F, which can carry a
+U+2061-U+2064, the Hangul/halfwidth fillers, the soft hyphen and the braille blank (they render
+as nothing, so a "blank" name or a hidden word can be built from them); the variation selectors
+U+E0100-E01EF (no emoji uses them, and a run of them carries invisible bytes); Unicode tag characters U+E0000-E007F, which can carry a
 whole invisible message, except inside a valid emoji tag sequence (the subdivision flags such as
 England's are an emoji followed by tags and a CANCEL TAG). Kept: ZWJ/ZWNJ (emoji and several
 scripts need them) and the bidi marks LRM, RLM and ALM (right-to-left text needs them).
@@ -28,11 +29,13 @@ ELLIPSIS = "…"
 # C0 controls except \t and \n, DEL, C1 controls; bidi embeddings, overrides and isolates;
 # zero-width space, word joiner, BOM; invisible operators (function application, invisible
 # times, separator, plus); Hangul choseong/jungseong fillers, Hangul filler, halfwidth Hangul
-# filler. ZWJ/ZWNJ (U+200C/D) and LRM/RLM/ALM (U+200E/F, U+061C) are not listed, so they stay.
+# filler; soft hyphen, braille pattern blank; variation selectors 17-256. ZWJ/ZWNJ (U+200C/D),
+# the emoji variation selectors U+FE0E/F and LRM/RLM/ALM (U+200E/F, U+061C) are not listed, so
+# they stay.
 # Lone surrogates (which JSON can carry) cannot be encoded to UTF-8 and are dropped too.
 _UNWANTED = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\ud800-\udfff"
-    "\u2061-\u2064\u115f\u1160\u3164\uffa0]"
+    "\u2061-\u2064\u115f\u1160\u3164\uffa0\u00ad\u2800\U000e0100-\U000e01ef]"
 )
 #: A run of Unicode tag characters (U+E0000-E007F); kept only as an emoji tag sequence.
 _TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")

@@ -139,7 +139,8 @@ class HostApp(App[None]):
 
     async def action_next_question(self) -> None:
         try:
-            await self.client.command("next")
+            live = self.live()  # `live`: a second press answers nothing it did not show
+            await self.client.command("next", args={"live": live.id if live else None})
         except CommandError as exc:
             self.notify(exc.message, title="Not done", severity="error", markup=False)
 

@@ -390,6 +390,7 @@ class ModelQueueView:
         self.model = model
         self.bans = set(bans)
         self.links = dict(links or {})
+        self.config_bans: frozenset[str] = frozenset()  # the preview only bans
         self._by_entry: dict[str, list[int]] | None = None
 
     def get(self, question_id: int) -> Question | None:

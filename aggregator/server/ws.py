@@ -181,7 +181,12 @@ class Session:
         self.health = health
         self.role = hello.role
         self.full = sees_everything(self.role)
-        self.actor = clean_line(hello.name, 100) or hello.role
+        name = clean_line(hello.name, 100)
+        # The audit log (and undo, which takes back the actor's last command) goes by this
+        # name: only a moderator may be called by a bare name, so a host's `next` can never
+        # pass for a moderator's command.
+        self.actor = (name or "moderator") if hello.role == "moderator" else (
+            f"{hello.role}:{name}" if name else hello.role)
         resume = self.full and hello.since and 0 < hello.since <= queue.seq
         self.since = hello.since if resume else None
         self.shown: set[int] = set()  # ids this page can see (roles that see a part only)
@@ -222,6 +227,10 @@ class Session:
                         await _send(self.ws, frame)
         except (ConnectionError, RuntimeError):
             return  # the client went away; the reader loop ends the session
+        except Exception:  # the store could not be read, a bug: a page must not freeze
+            log.exception("websocket %s: the change stream failed; closing", self.actor)
+            with contextlib.suppress(Exception):  # the client reconnects and resumes
+                await self.ws.close(code=1011, message=b"server error; reconnect")
 
     async def _send_snapshot(self, snapshot: Snapshot) -> None:
         """The snapshot in frames of about SNAPSHOT_CHUNK_BYTES: each question is encoded

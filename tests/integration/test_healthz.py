@@ -122,3 +122,12 @@ async def test_a_reachable_server_without_a_moderator_token_shows_no_details(
         body = await get(f"{base}/healthz")
         assert "questions" not in body and all(set(c) == {"name", "state"}
                                                for c in body["collectors"])
+
+
+async def test_an_open_loopback_server_keeps_its_details_from_a_tunnel(serve: Serve) -> None:
+    """A tunnel to this machine (or a DNS-rebound page) names its own host: no details."""
+    async with serve() as base:
+        async with aiohttp.ClientSession() as session, session.get(
+                f"{base}/healthz", headers={"Host": "example.trycloudflare.com"}) as r:
+            raw = await r.text()
+            assert_names_and_states_only(await r.json(), raw)

@@ -180,3 +180,13 @@ async def test_a_private_asker_stays_hidden_after_a_merge_and_lends_no_wording_u
     assert [a.private for a in kept.askers] == [False, True]
     host = present("host", kept)
     assert host.askers == ("Ana", HIDDEN_ASKER) and "Grace" not in str(host)
+
+
+async def test_a_ban_from_the_config_file_is_not_lifted_by_unban(tmp_path) -> None:
+    from tests.conftest import started_queue
+
+    async with started_queue(tmp_path / "t.db", config_bans=["youtube:UCX"]) as queue:
+        with pytest.raises(CommandError) as refused:
+            await queue.apply(Command(op="unban", args={"identity": "youtube:UCX"}), "mod")
+        assert refused.value.code == "invalid" and "[triage] banned" in refused.value.message
+        assert "youtube:UCX" in queue.bans

@@ -142,3 +142,13 @@ def test_known_attacks_are_neutralised() -> None:
     assert clean_text("e\u0301") == "\u00e9"
     assert clean_text("x" * 20, 10) == "x" * 9 + ELLIPSIS
     assert clean_text(None) == "" and clean_text(42) == "42"
+
+
+def test_invisible_payload_characters_are_removed() -> None:
+    from aggregator.sanitize import clean_line, clean_text
+
+    smuggled = "hi" + "".join(chr(0xE0100 + n) for n in range(40))
+    assert clean_text(smuggled) == "hi"
+    assert clean_text("in\u00advisible") == "invisible"
+    assert clean_line("\u2800\u2800") == ""
+    assert clean_text("\u2764\ufe0f") == "\u2764\ufe0f"  # the emoji selector stays

@@ -60,7 +60,7 @@ async def test_host_page_live_within_a_second_hostile_text_literal(
     await page.keyboard.press("n")
     await expect(page.locator("#live-text")).to_have_text(IMG, timeout=5000)
     assert server.queue.get(1).status == "answered"
-    assert server.queue.history(1)[-1].actor == "host page"
+    assert server.queue.history(1)[-1].actor == "host:host page"
     assert await page.evaluate("window.__pwned") is None
     assert problems == []
 

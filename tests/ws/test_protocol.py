@@ -202,7 +202,7 @@ async def test_host_gets_queued_and_live_only_and_may_only_say_next(
     frames = await read_until(ws, lambda f: f["type"] == "ack")
     assert frames[-1]["id"] == "n1"
     assert server.queue.get(1).status == "answered" and server.queue.get(2).status == "live"
-    assert server.queue.history(1)[-1].actor == "Ana"
+    assert server.queue.history(1)[-1].actor == "host:Ana"
     await ws.close()
 
 
@@ -356,3 +356,21 @@ async def test_an_oversized_frame_closes_the_socket_quietly(server: Server, toke
     assert "Traceback" not in caplog.text
     assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
     assert server.queue.seq == 0  # nothing of it was applied
+
+
+async def test_a_repeated_next_answers_only_the_question_the_host_saw(server: Server,
+                                                                      tokens) -> None:
+    for n in (1, 2, 3):
+        await server.queue.submit(incoming(n, f"Question {n}?"))
+        await server.queue.apply(Command(op="approve", question=n), "mod")
+    await server.queue.apply(Command(op="next"), "mod")  # 1 live, 2 and 3 queued
+    ws, _ = await hello(server.url, "host", tokens["host"], name="Maggie")
+    await read_until(ws, snapshot_done)
+    for frame_id in ("n1", "n2"):  # a double click: both say "#1 is live"
+        await ws.send(json.dumps({"type": "command", "id": frame_id, "op": "next",
+                                  "args": {"live": 1}}))
+    answers = [await read_until(ws, lambda f, i=i: f.get("id") == i) for i in ("n1", "n2")]
+    assert answers[0][-1]["type"] == "ack"
+    assert answers[1][-1]["type"] == "error" and answers[1][-1]["code"] == "conflict"
+    assert [server.queue.get(n).status for n in (1, 2, 3)] == ["answered", "live", "queued"]
+    await ws.close()

@@ -118,14 +118,14 @@ window.Townhall = (function () {
       };
     }
 
-    function command(op) {
+    function command(op, args) {
       if (!socket || socket.readyState !== WebSocket.OPEN) {
         onStatus("not connected: '" + op + "' was not sent", false);
         return;
       }
       counter += 1;
       socket.send(JSON.stringify({ type: "command", id: "p-" + counter, op: op,
-                                   question: null, args: {} }));
+                                   question: null, args: args || {} }));
     }
 
     open();

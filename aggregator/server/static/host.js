@@ -64,11 +64,17 @@
   const link = T.connect("host", "host page", render, status);
   showAskers = link.params.get("askers") === "1";
   window.addEventListener("resize", function () { render(current); });
-  $("next").addEventListener("click", function () { link.command("next"); });
+  // `live` names the question this page shows as live: a double click or a held key answers
+  // that one only (the server refuses a `next` that no longer matches).
+  function next() {
+    const view = T.split(current);
+    link.command("next", { live: view.live ? view.live.id : null });
+  }
+  $("next").addEventListener("click", next);
   document.addEventListener("keydown", function (event) {
     if (event.key === "n" || event.key === " ") {
       event.preventDefault();
-      link.command("next");
+      if (!event.repeat) next();
     }
   });
 })();
