@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json
+import re
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -39,6 +40,8 @@ MAX_ELEMENT_CHARS = 16 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024
 _WHITESPACE = " \t\r\n"
 _AFTER_ELEMENT = _WHITESPACE + ",]"
+#: what changes the nesting of a JSON text: quotes, backslashes, brackets
+_STRUCTURE = re.compile(r'["\\{}\[\]]')
 
 
 class StreamFormatError(ValueError):
@@ -61,6 +64,10 @@ class JsonArrayReader:
         self._max = max_chars
         self.started = False
         self.finished = False
+        # How far the element at the start of the buffer has been scanned (it is decoded only
+        # once its brackets close, so a large element arriving in many chunks costs one pass,
+        # not one decode per chunk): position, bracket depth, inside a string.
+        self._scanned, self._depth, self._in_string = 0, 0, False
 
     def feed(self, data: bytes) -> list[Any]:
         self._buffer += self._text.decode(data)
@@ -97,6 +104,8 @@ class JsonArrayReader:
             if char == ",":
                 pos += 1
                 continue
+            if char in "{[" and not self._closes(text, pos):
+                break  # its brackets are not closed yet: wait for more
             try:
                 value, end = self._json.raw_decode(text, pos)
             except json.JSONDecodeError:
@@ -112,11 +121,41 @@ class JsonArrayReader:
                 break  # a number at the very end may still be growing ("12" of "123")
             elements.append(value)
             pos = end
-        self._buffer = text[pos:]
+            self._scanned, self._depth, self._in_string = 0, 0, False
+        self._buffer = text[pos:]  # the element still arriving, if any, starts it
         if len(self._buffer) > self._max:
             raise StreamFormatError(f"an element of the stream is larger than {self._max} "
                                     "characters")
         return elements
+
+
+    def _closes(self, text: str, start: int) -> bool:
+        """Do the brackets of the object or array starting at `start` close within `text`?
+        Resumes where the last call stopped (`_scanned` counts from `start`)."""
+        if self._scanned:
+            pos, depth, in_string = start + self._scanned, self._depth, self._in_string
+        else:
+            pos, depth, in_string = start + 1, 1, False
+        while True:
+            match = _STRUCTURE.search(text, pos)
+            if match is None:
+                pos = len(text)  # nothing here changes the nesting: never look at it again
+                break
+            char, pos = match.group(), match.end()
+            if char == "\\":
+                if pos >= len(text):  # the escaped character has not arrived yet
+                    pos -= 1
+                    break
+                pos += 1
+            elif char == '"':
+                in_string = not in_string
+            elif not in_string:
+                depth += 1 if char in "{[" else -1
+                if depth == 0:
+                    self._scanned, self._depth, self._in_string = 0, 0, False
+                    return True
+        self._scanned, self._depth, self._in_string = pos - start, depth, in_string
+        return False
 
 
 def element_error(element: Any) -> ApiError | None:
