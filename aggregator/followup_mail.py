@@ -108,15 +108,19 @@ def drafts(questions: list[Question]) -> tuple[list[MailDraft], list[str]]:
         recorded = q.meta.get("mail") or {}
         seen: set[str] = set()
         for asker in email_askers:
-            to = _address(asker)
+            original = by_id.get(asker.question or q.id) or q
+            meta = original.meta or {}
+            # A reply goes where the asker's mail asked replies to go, as any mail client
+            # does: a list that rewrites From (for DMARC) names the member in Reply-To.
+            reply_to = meta.get("reply_to") if original.source == "email" else None
+            to = _address(Asker(source="email", name=asker.name, id=str(reply_to))
+                          ) if isinstance(reply_to, str) and reply_to else _address(asker)
             if not to:
                 notes.append(f"#{q.id}: asker {asker.name!r} has no usable mail address")
                 continue
             if to in seen:
                 continue
             seen.add(to)
-            original = by_id.get(asker.question or q.id) or q
-            meta = original.meta or {}
             mid = str(meta.get("message_id") or "")
             subject = clean_line(str(meta.get("subject") or ""), 200) or "Your question"
             key = answer_key(q.note)

@@ -218,3 +218,29 @@ from = "Answers <answers@example.org>"
     out = capsys.readouterr().out
     assert "> Why are accounts blocked?" in out and "We review blocks within a week." in out
     assert "privately" not in out
+
+
+def test_the_answer_goes_to_reply_to_when_the_mail_named_one(tmp_path: Path, env,
+                                                             capsys) -> None:
+    config = write_config(tmp_path, """
+[smtp]
+host = "127.0.0.1"
+port = 2525
+security = "plain"
+username = "answers"
+password_env = "TEST_SMTP_PASSWORD"
+from = "Answers <answers@example.org>"
+""")
+    via_list = Incoming(source="email", external_id="m9@example.org",
+                        author=Author(name="Dee via Members", id="members@lists.example.org",
+                                      email="members@lists.example.org"),
+                        text="Is the board election open?",
+                        meta={"message_id": "m9@example.org", "subject": "Question for Maggie",
+                              "reply_to": "dee@example.net"})
+    build_store(tmp_path / "meeting.db", [
+        ("submit", via_list), ("cmd", ("follow_up", 1, {})),
+        ("cmd", ("note", 1, {"note": "Yes, until 1 December."})),
+    ])
+    assert main(["followup", "send", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "#1 to dee@example.net" in out and "to members@lists.example.org" not in out
