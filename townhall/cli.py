@@ -198,24 +198,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    def store_option(p: argparse.ArgumentParser) -> None:
+        """`--store FILE`: one store per meeting, for every command that opens one."""
+        p.add_argument("--store", type=Path, metavar="FILE",
+                       help="this meeting's store (one store per meeting, e.g. "
+                            "meeting-2022-11-10.db); default: [store] path")
+
     def add(name: str, help_text: str, handler: Callable[[argparse.Namespace], int],
-            config: bool = True) -> argparse.ArgumentParser:
+            config: bool = True, store: bool = False) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if config:
             p.add_argument("--config", metavar="FILE", help="the TOML config file")
+        if store:
+            store_option(p)
         p.set_defaults(handler=handler)
         return p
 
-    store_help = ("this meeting's store (one store per meeting, e.g. meeting-2022-11-10.db); "
-                  "default: [store] path")
     p = add("run", "store, server, collectors and the moderator TUI in one process (keys: "
-            "press ? in the app; ctrl+q quits)", cmd_run)
-    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
+            "press ? in the app; ctrl+q quits)", cmd_run, store=True)
     p.add_argument("--name", help="your name in the audit log and on manual questions "
                    "(default: [tui] name)")
     p = add("serve", "store, server and collectors without a TUI (a shared machine); remote "
-            "moderators, the host and the overlay connect to it", cmd_serve)
-    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
+            "moderators, the host and the overlay connect to it", cmd_serve,
+            store=True)
     p = add("connect", "the moderator TUI against a remote Townhall server", cmd_connect,
             config=False)
     p.add_argument("url", metavar="URL", help="e.g. ws://host:8765/ws")
@@ -232,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-askers", action="store_true",
                    help="list everyone who asked the live question (merged duplicates)")
     p = add("export", "write the questions as json, csv, markdown, wikitext, a follow-up list "
-            "or YouTube chapters", cmd_export)
+            "or YouTube chapters", cmd_export, store=True)
     p.epilog = ("json: everything with history (`townhall import` reads it back); csv: one row "
                 "per question, safe to open in a spreadsheet; markdown / wikitext: the notes "
                 "page; followup: the questions to answer in writing with their askers' "
@@ -246,10 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--group-by", choices=["topic"],
                    help="notes pages: the questions under their first tag")
-    p.add_argument("--store", type=Path, metavar="FILE", help="the meeting's store to read "
-                   "(default: [store] path)")
     p = add("publish", "put the wikitext notes page on the wiki ([wiki] page) through the "
-            "MediaWiki API", cmd_publish)
+            "MediaWiki API", cmd_publish, store=True)
     p.epilog = ("Logs in with a bot password ([wiki] username, the variable [wiki] password_env "
                 "names). Unchanged notes make no edit; a page someone edited since the last "
                 "publish is refused (see it with --dry-run, replace it with --force). Reads the "
@@ -258,7 +261,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the page and its diff against the wiki, change nothing")
     p.add_argument("--force", action="store_true",
                    help="replace the page even though someone else edited it since")
-    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     followup = sub.add_parser("followup", help="the questions answered in writing after the call",
                               description="the questions answered in writing after the call")
     followup_sub = followup.add_subparsers(dest="followup_command", metavar="COMMAND",
@@ -269,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="mail each email asker the written answer (note) of their follow-up "
         "question; without --send, print the drafts")
     p.add_argument("--config", metavar="FILE", help="the TOML config file")
+    store_option(p)
     p.set_defaults(handler=cmd_followup_send)
     p.epilog = ("Sends over [smtp] as a reply to the asker's mail, records each mail in the "
                 "question's history and never sends an answer twice. Stop `townhall run`/"
@@ -277,12 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resend", type=int, action="append", metavar="N",
                    help="with --send: send question N's mail again where a crashed run may "
                         "or may not have sent it (repeatable)")
-    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     p = add("import", "load a JSON export (townhall export --format json) into an empty store",
-            cmd_import)
+            cmd_import, store=True)
     p.add_argument("file", metavar="FILE.json", help="a file written by `townhall export "
                    "--format json`; the store ([store] path) must hold no questions yet")
-    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     p = add("demo", "everything local, with simulated YouTube, Zoom and email traffic",
             cmd_demo, config=False)
     p.epilog = ("The real collectors run against local simulators: a fake YouTube API polled "
@@ -305,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("check-config", "validate the config and say what each source is missing",
         cmd_check_config)
     p = add("preflight", "test every configured source and service for real, one line each; "
-            "exit 0 only if all pass", cmd_preflight)
+            "exit 0 only if all pass", cmd_preflight, store=True)
     p.epilog = ("Before the call: IMAP login, mailbox and the mails matching the subject rules "
                 "since [email] since (or the Maildir); the YouTube key or OAuth token, the "
                 "video, its live state, chat id and the units left today; Zoom's OAuth token "
@@ -314,7 +315,6 @@ def build_parser() -> argparse.ArgumentParser:
                 "tokens when the server is not on loopback. Nothing is written or sent.")
     p.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS",
                    help="give each check this long (default 15)")
-    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     p = add("tokens", "generate the three role tokens; print `export NAME=...` lines and the "
             "page URLs", cmd_tokens)
     p.epilog = ("The variable names are the config's [server] *_token_env keys. Every line that "
@@ -336,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local port for Google's redirect (default: any free port)")
     p.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
                    help="give up waiting for consent after this long (default 300)")
-    p = add("zoom-import-qa", "import a finished webinar's Q&A report", cmd_zoom_import_qa)
+    p = add("zoom-import-qa", "import a finished webinar's Q&A report", cmd_zoom_import_qa,
+            store=True)
     p.epilog = ("Zoom has no live event for its Q&A panel: after the call, this fetches "
                 "GET /report/webinars/ID/qa (or /report/meetings/ID/qa; where the report is "
                 "unavailable, /past_webinars/ID/qa or /past_meetings/ID/qa) with the [zoom] "
@@ -346,7 +347,6 @@ def build_parser() -> argparse.ArgumentParser:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--webinar", metavar="ID", help="the webinar id (or an instance UUID)")
     group.add_argument("--meeting", metavar="ID", help="the meeting id (or an instance UUID)")
-    p.add_argument("--store", type=Path, metavar="FILE", help=store_help)
     return parser
 
 

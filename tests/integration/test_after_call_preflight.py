@@ -11,15 +11,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from aggregator.config import load_config
 from aggregator.preflight import planned, run_checks
-from tests.support.after_call import Mailbox, free_port, start_mediawiki, write_config
-
-
-@pytest.fixture(scope="module")
-def wiki(tmp_path_factory: pytest.TempPathFactory):
-    wiki, server = start_mediawiki(tmp_path_factory.mktemp("wiki"))
-    yield wiki
-    server.terminate()
-    server.wait()
+from tests.support.after_call import Mailbox, free_port, write_config
 
 
 def _auth(server, session, envelope, mechanism, data) -> AuthResult:

@@ -47,8 +47,8 @@ def _smtp(mailbox: Mailbox, **kwargs: Any) -> Iterator[int]:
         controller.stop()
 
 
-def _meeting(tmp: Path, port: int, security: str = "plain", extra: str = "") -> Path:
-    config = write_config(tmp, f"""
+def _smtp_config(tmp: Path, port: int, security: str = "plain", extra: str = "") -> Path:
+    return write_config(tmp, f"""
 [smtp]
 host = "127.0.0.1"
 port = {port}
@@ -58,6 +58,10 @@ password_env = "TEST_SMTP_PASSWORD"
 from = "Answers <answers@example.org>"
 {extra}
 """)
+
+
+def _meeting(tmp: Path, port: int, security: str = "plain", extra: str = "") -> Path:
+    config = _smtp_config(tmp, port, security, extra)
     youtube = Incoming(source="youtube", external_id="yt1",
                        author=Author(name="Yan", id="UC1"), text="And for YouTube viewers?")
     build_store(tmp / "meeting.db", [
@@ -196,15 +200,7 @@ def test_a_server_holding_the_store_is_named(tmp_path: Path, env, capsys) -> Non
 
 def test_a_mail_quotes_the_askers_own_question_not_a_private_one_it_was_merged_into(
         tmp_path: Path, env, capsys) -> None:
-    config = write_config(tmp_path, """
-[smtp]
-host = "127.0.0.1"
-port = 2525
-security = "plain"
-username = "answers"
-password_env = "TEST_SMTP_PASSWORD"
-from = "Answers <answers@example.org>"
-""")
+    config = _smtp_config(tmp_path, 2525)  # drafts only: nothing listens there
     private = Incoming(source="zoom", external_id="z1", author=Author(name="Grace", id="g"),
                        text="Maggie, privately: my account was blocked", flags=("private",))
     build_store(tmp_path / "meeting.db", [
@@ -222,15 +218,7 @@ from = "Answers <answers@example.org>"
 
 def test_the_answer_goes_to_reply_to_when_the_mail_named_one(tmp_path: Path, env,
                                                              capsys) -> None:
-    config = write_config(tmp_path, """
-[smtp]
-host = "127.0.0.1"
-port = 2525
-security = "plain"
-username = "answers"
-password_env = "TEST_SMTP_PASSWORD"
-from = "Answers <answers@example.org>"
-""")
+    config = _smtp_config(tmp_path, 2525)  # drafts only: nothing listens there
     via_list = Incoming(source="email", external_id="m9@example.org",
                         author=Author(name="Dee via Members", id="members@lists.example.org",
                                       email="members@lists.example.org"),

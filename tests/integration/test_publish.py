@@ -11,16 +11,8 @@ import pytest
 
 from aggregator.config import load_config
 from aggregator.publish import record_path
-from tests.support.after_call import HOSTILE, build_store, email_in, start_mediawiki, write_config
+from tests.support.after_call import HOSTILE, build_store, email_in, write_config
 from townhall.cli import main
-
-
-@pytest.fixture(scope="module")
-def wiki(tmp_path_factory: pytest.TempPathFactory):
-    wiki, server = start_mediawiki(tmp_path_factory.mktemp("wiki"))
-    yield wiki
-    server.terminate()
-    server.wait()
 
 
 def _site(wiki, user: str | None = None, password: str | None = None) -> mwclient.Site:
