@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 #: statuses a collector may give a message on arrival (an import of answered questions, say)
 INCOMING_STATUSES = frozenset({Status.NEW, Status.ANSWERED, Status.FOLLOW_UP})
+
+
+class SubmitResult(NamedTuple):
+    question: Question
+    created: bool  # False: a duplicate of a message already stored (at-least-once delivery)
 
 
 @dataclass(slots=True)
@@ -44,8 +49,6 @@ def decide_submit(queue: QuestionQueue, pending: Pending, incomings: Sequence[In
                   checkpoint: Checkpoint | None) -> Decided:
     """Store each new message once (same source and external id: a duplicate, not stored
     again) and the collector's checkpoint with them."""
-    from .queue import SubmitResult
-
     results: list[SubmitResult] = []
     created: list[Question] = []
     now = utc_now()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .commands import Effect
 from .model import Question, Status
-from .people_ops import ban_entries, own_entries
+from .people_ops import is_banned, own_entries
 
 if TYPE_CHECKING:
     from .queue import QuestionQueue
@@ -101,8 +101,7 @@ class Pending:
         return self.get(qid) if qid is not None else self.committed.find(source, external_id)
 
     def is_banned(self, question: Question) -> bool:
-        bans = self.bans
-        return bool(bans) and any(e in bans for e in ban_entries(question, self.links))
+        return is_banned(question, self.bans, self.links)
 
     # --- recording the batch's effects -----------------------------------------------------
 

@@ -36,6 +36,11 @@ def own_entries(q: Question) -> list[str]:
     return entries
 
 
+def is_banned(q: Question, bans: set[str], links: dict[str, str]) -> bool:
+    """Does the ban list cover `q`'s author (directly, by email or through a linked identity)?"""
+    return bool(bans) and any(entry in bans for entry in ban_entries(q, links))
+
+
 def ban_entries(q: Question, links: dict[str, str]) -> list[str]:
     """The ban-list entries that cover `q`'s author: identity, email, and linked identities."""
     entries = person_identities(str(q.identity), links)

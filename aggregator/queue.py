@@ -27,24 +27,19 @@ from array import array
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from .aio import cancel_and_wait
 from .commands import Command, CommandError, check
-from .decisions import Decided, decide_command, decide_submit
+from .decisions import Decided, SubmitResult, decide_command, decide_submit
 from .model import Incoming, Question, Status
 from .pending import Pending
-from .people_ops import canonical_identity, own_entries
+from .people_ops import canonical_identity, is_banned, own_entries
 from .sanitize import clean_line
 from .store import Store, StoreError
 from .subscription import Change, Subscription
 from .triage.rules import Assessment
 from .triage.similar import DuplicateIndex
-
-
-class SubmitResult(NamedTuple):
-    question: Question
-    created: bool  # False: a duplicate of a message already stored (at-least-once delivery)
 
 
 class Triage(Protocol):
@@ -242,7 +237,7 @@ class QuestionQueue:
         return sorted(self._by_entry.get(entry, ()))
 
     def is_banned(self, question: Question) -> bool:
-        return Pending(self).is_banned(question)
+        return is_banned(question, self.bans, self.links)
 
     def history(self, question_id: int) -> list[Any]:
         return self.store.history(question_id)
